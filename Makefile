@@ -1,0 +1,44 @@
+# make lab   -- set up .venv (once) and open the course in JupyterLab
+# make test  -- set up .venv (once) and run every test and notebook check
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+# Machines without internet keep GPT-2's vocabulary and Tiny Shakespeare in
+# ../shared beside the checkout; elsewhere both are downloaded on first use.
+SHARED := $(abspath ../shared)
+ifneq ($(wildcard $(SHARED)/tiktoken-cache),)
+export TIKTOKEN_CACHE_DIR ?= $(SHARED)/tiktoken-cache
+endif
+ifneq ($(wildcard $(SHARED)/data/tinyshakespeare.txt),)
+export GPT2COURSE_DATA_DIR ?= $(SHARED)/data
+endif
+
+.PHONY: setup lab test lint bench clean
+
+setup: $(VENV)/.installed
+
+# Reinstalls only when pyproject.toml changes; an existing .venv is reused.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab lessons/
+
+lint: setup
+	$(BIN)/ruff check gpt2course tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest tests
+	$(BIN)/gpt2course assign --check solutions lessons
+	$(BIN)/python -m pytest --nbval solutions/
+	$(BIN)/python -m pytest --nbval-lax lessons/
+
+bench: setup
+	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_tokenizer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

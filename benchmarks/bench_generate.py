@@ -1,0 +1,90 @@
+"""Reference GPT-2 vs Hugging Face's GPT2LMHeadModel: same 124M random weights, one process.
+
+Measures, at batch size 1 on the CPU:
+* decode: tokens/s with the KV cache, 64 new tokens (greedy) after a 32-token prompt;
+* prefill: time for one forward pass over 1x1024 tokens, all logits.
+
+Run: python benchmarks/bench_generate.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+import torch
+
+from gpt2course import GPT2Config, generate
+from gpt2course.model import GPT2
+from gpt2course.weights import from_hf_state_dict, load_reference_state
+
+PROMPT_TOKENS, NEW_TOKENS, PREFILL_TOKENS = 32, 64, 1024
+
+
+def best_of(repeats: int, fn) -> float:
+    """Median wall time of fn() over repeats runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    from transformers import GPT2Config as HFConfig
+    from transformers import GPT2LMHeadModel
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    torch.manual_seed(0)
+    config = GPT2Config.from_preset("gpt2")
+    hf = GPT2LMHeadModel(HFConfig(**config.to_hf_dict())).eval()
+    hf.generation_config.eos_token_id = None  # random weights: never stop early
+    hf.generation_config.pad_token_id = 0
+    ours = GPT2(config).eval()
+    load_reference_state(ours, from_hf_state_dict(hf.state_dict()))
+
+    prompt = torch.randint(0, config.vocab_size, (1, PROMPT_TOKENS))
+    mask = torch.ones_like(prompt)
+
+    def ours_gen(n: int) -> torch.Tensor:
+        return generate(ours, prompt, n, greedy=True)
+
+    def hf_gen(n: int) -> torch.Tensor:
+        with torch.inference_mode():
+            return hf.generate(prompt, attention_mask=mask, max_new_tokens=n,
+                               min_new_tokens=n, do_sample=False)
+
+    assert torch.equal(ours_gen(NEW_TOKENS), hf_gen(NEW_TOKENS)), "greedy tokens differ"
+
+    def decode_rate(gen) -> float:
+        # Time for prompt + 64 tokens minus prompt + 1 token = 63 decode steps.
+        long = best_of(args.repeats, lambda: gen(NEW_TOKENS))
+        short = best_of(args.repeats, lambda: gen(1))
+        return (NEW_TOKENS - 1) / (long - short)
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, batch 1")
+    ours_tps, hf_tps = decode_rate(ours_gen), decode_rate(hf_gen)
+    print(f"decode  ({PROMPT_TOKENS}-token prompt, {NEW_TOKENS} new, KV cache): "
+          f"ours {ours_tps:6.1f} tok/s   HF {hf_tps:6.1f} tok/s   ratio {ours_tps / hf_tps:.2f}x")
+
+    long_idx = torch.randint(0, config.vocab_size, (1, PREFILL_TOKENS))
+    with torch.inference_mode():
+        ours_t = best_of(args.repeats, lambda: ours(long_idx))
+        hf_t = best_of(args.repeats, lambda: hf(long_idx))
+        diff = (ours(long_idx)[0] - hf(long_idx).logits).abs().max().item()
+    print(f"prefill (1x{PREFILL_TOKENS}, all logits):              "
+          f"ours {ours_t * 1000:6.0f} ms     HF {hf_t * 1000:6.0f} ms     "
+          f"speed ratio {hf_t / ours_t:.2f}x  (max |logit diff| {diff:.1e})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""The ``gpt2course`` command line.
+
+Each subcommand lives in the module that does its job; this file only wires
+them to argparse. Errors the user can fix (``CourseError``) are printed as one
+plain message, with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .errors import CourseError
+from .grading.commands import add_assign, add_bundle, add_check, add_grade
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="continue a prompt with GPT-2 (or any GPT-2 checkpoint) and stream the text",
+    )
+    p.add_argument("--model", default="gpt2",
+                   help="hub id (gpt2, gpt2-medium, openai-community/gpt2-large, ...), "
+                        "a local folder, or a .safetensors file (default: gpt2)")
+    p.add_argument("--prompt", default="", help="text to continue (default: start of a document)")
+    p.add_argument("--max-new-tokens", type=int, default=50, help="how many tokens to add")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="below 1 sharper, above 1 flatter; 0 means greedy")
+    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=float, default=None,
+                   help="sample among the fewest tokens whose probability adds up to p")
+    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
+    p.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
+    p.set_defaults(run=_run_generate)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    from .generate_cli import stream_generate
+
+    stream_generate(
+        model=args.model,
+        prompt=args.prompt,
+        max_new_tokens=args.max_new_tokens,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        greedy=args.greedy,
+        seed=args.seed,
+        out=sys.stdout,
+    )
+    return 0
+
+
+# Each entry adds one subcommand. Keep one line per command, in the order --help shows.
+SUBCOMMANDS = [
+    _add_generate,
+    add_assign,
+    add_check,
+    add_grade,
+    add_bundle,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gpt2course",
+        description="Build GPT-2 from scratch: course tools (generate text, check and grade work).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.run(args) or 0)
+    except CourseError as err:
+        print(f"gpt2course {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Corpora for the course, and the batches a language model trains on.
+
+``tiny_shakespeare()`` returns the text of Tiny Shakespeare (about 1 MB). It looks for
+the file in this order:
+
+1. the folder named by the environment variable ``GPT2COURSE_DATA_DIR``;
+2. the cache folder ``GPT2COURSE_CACHE_DIR`` (default ``~/.cache/gpt2course``);
+3. the internet: it downloads the file into the cache folder.
+
+Every copy is checked against a known SHA-256 hash, so a damaged or different file
+is never used by mistake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import DownloadError, InputError
+
+DATA_DIR_VAR = "GPT2COURSE_DATA_DIR"
+CACHE_DIR_VAR = "GPT2COURSE_CACHE_DIR"
+DOWNLOAD_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Where a corpus comes from and how to recognise a good copy."""
+
+    filename: str
+    url: str
+    sha256: str
+
+
+CORPORA = {
+    "tinyshakespeare": Corpus(
+        filename="tinyshakespeare.txt",
+        url="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """The folder downloads go to: ``$GPT2COURSE_CACHE_DIR`` or ``~/.cache/gpt2course``."""
+    return Path(os.environ.get(CACHE_DIR_VAR) or Path.home() / ".cache" / "gpt2course")
+
+
+def corpus_path(name: str = "tinyshakespeare") -> Path:
+    """Return the path of a checked copy of corpus ``name``, downloading it if needed."""
+    if name not in CORPORA:
+        raise InputError(f"Unknown corpus {name!r}. Known corpora: {sorted(CORPORA)}.")
+    corpus = CORPORA[name]
+
+    data_dir = os.environ.get(DATA_DIR_VAR)
+    if data_dir and (Path(data_dir) / corpus.filename).is_file():
+        path = Path(data_dir) / corpus.filename
+        if _sha256(path.read_bytes()) != corpus.sha256:
+            # The user put this file there, so report it rather than delete it.
+            raise DownloadError(
+                f"{path} is not the expected {name} file (its SHA-256 hash is wrong). "
+                f"Replace it with a fresh copy from {corpus.url}, or unset {DATA_DIR_VAR}."
+            )
+        return path
+
+    cached = cache_dir() / corpus.filename
+    if cached.is_file():
+        if _sha256(cached.read_bytes()) == corpus.sha256:
+            return cached
+        cached.unlink()  # damaged (e.g. a download cut short): fetch it again
+    _download(corpus, cached)
+    return cached
+
+
+def tiny_shakespeare() -> str:
+    """Return the text of Tiny Shakespeare (1,115,394 characters, all ASCII)."""
+    return corpus_path("tinyshakespeare").read_text(encoding="utf-8")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _download(corpus: Corpus, dest: Path) -> None:
+    """Download ``corpus`` to ``dest``; only a complete file with the right hash appears there."""
+    by_hand = (
+        f"Download {corpus.url} by hand and save it as {dest}, "
+        f"or set {DATA_DIR_VAR} to a folder that holds {corpus.filename}."
+    )
+    try:
+        with urllib.request.urlopen(corpus.url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            data = response.read()
+    except OSError as err:  # no network, DNS failure, HTTP error, timeout
+        raise DownloadError(f"Could not download {corpus.url} ({err}). {by_hand}") from None
+    if _sha256(data) != corpus.sha256:
+        raise DownloadError(
+            f"The file downloaded from {corpus.url} is not the expected one "
+            f"(its SHA-256 hash is wrong), so it was not saved. {by_hand}"
+        )
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # Write to a temporary file in the same folder, then rename: a rename is atomic,
+    # so a crash can leave a stray temporary file but never a half-written dest.
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def train_val_split(
+    ids: torch.Tensor | Sequence[int], val_fraction: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a token sequence into (train, val): the last ``val_fraction`` is for validation.
+
+    No shuffling: validation text is text the model has not seen, not a random
+    sample of sentences whose neighbours it trained on.
+    """
+    data = _as_1d_long(ids, "ids")
+    if not 0.0 < val_fraction < 1.0:
+        raise InputError(f"val_fraction must be between 0 and 1 (e.g. 0.1), not {val_fraction}.")
+    n_train = round(len(data) * (1.0 - val_fraction))
+    if n_train == 0 or n_train == len(data):
+        raise InputError(
+            f"Cannot split {len(data)} tokens with val_fraction={val_fraction}: "
+            "one part would be empty. Use more tokens or another fraction."
+        )
+    return data[:n_train], data[n_train:]
+
+
+def get_batch(
+    data: torch.Tensor | Sequence[int],
+    batch_size: int,
+    block_size: int,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pick ``batch_size`` random windows of ``block_size`` tokens: inputs ``x`` and targets ``y``.
+
+    Both have shape ``(B, T)`` = ``(batch_size, block_size)``. ``y`` is ``x`` moved
+    one token to the right: ``y[b, t]`` is the token that follows ``x[b, t]``.
+    Pass a seeded ``torch.Generator`` to get the same batches every run.
+    """
+    data = _as_1d_long(data, "data")
+    for name, value in (("batch_size", batch_size), ("block_size", block_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InputError(f"{name} must be a whole number of at least 1, not {value!r}.")
+    if len(data) < block_size + 1:
+        raise InputError(
+            f"data has {len(data)} tokens, but one window needs block_size + 1 = "
+            f"{block_size + 1} (the inputs plus one more token for the last target). "
+            "Use a smaller block_size or more data."
+        )
+    starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
+    offsets = torch.arange(block_size)
+    x = data[starts[:, None] + offsets]  # (B, T): row b is data[starts[b] : starts[b] + T]
+    y = data[starts[:, None] + offsets + 1]
+    return x, y
+
+
+def _as_1d_long(ids: torch.Tensor | Sequence[int], name: str) -> torch.Tensor:
+    """Return ``ids`` as a 1-D int64 tensor (lists and NumPy arrays are converted)."""
+    try:
+        data = torch.as_tensor(ids)
+    except (TypeError, ValueError, RuntimeError):
+        raise InputError(
+            f"{name} must be a sequence of token ids, not {type(ids).__name__}."
+        ) from None
+    if data.numel() == 0:
+        data = data.long()  # torch.as_tensor([]) is float; an empty list is still fine here
+    if data.ndim != 1:
+        shape = tuple(data.shape)
+        raise InputError(f"{name} must be one flat sequence of token ids, got shape {shape}.")
+    if data.is_floating_point() or data.is_complex() or data.dtype == torch.bool:
+        raise InputError(f"{name} must hold whole-number token ids, not {data.dtype}.")
+    return data.long()

@@ -1,0 +1,1 @@
+"""Grading: ``assign`` lessons from solutions, run learners' code in a sandbox, report grades."""

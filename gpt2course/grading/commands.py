@@ -1,0 +1,140 @@
+"""The command-line subcommands for exercises and grading: assign, check, grade, bundle.
+
+Each ``add_*`` function registers one subcommand; ``cli.py`` lists them in SUBCOMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..errors import CourseError
+
+DEFAULT_SEED = 20240611
+
+
+def _seed_default() -> int:
+    return int(os.environ.get("GPT2COURSE_GRADING_SEED", DEFAULT_SEED))
+
+
+def add_assign(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("assign", help="write the learners' lessons/ from solutions/")
+    p.add_argument("solutions", nargs="?", default="solutions", type=Path)
+    p.add_argument("lessons", nargs="?", default="lessons", type=Path)
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; fail if a lesson is out of date")
+    p.set_defaults(run=_run_assign)
+
+
+def _run_assign(args: argparse.Namespace) -> int:
+    from .assign import assign
+
+    stale = assign(args.solutions, args.lessons, check=args.check)
+    if args.check and stale:
+        print(f"out of date: {', '.join(stale)}. Run `gpt2course assign` and commit the result.",
+              file=sys.stderr)
+        return 1
+    print(f"{'up to date' if not stale else 'wrote ' + ', '.join(stale)}")
+    return 0
+
+
+def add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("check", help="grade one notebook here and print each exercise's verdict")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--lessons", default="lessons", type=Path)
+    p.set_defaults(run=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from .grade import grade_submission, load_lessons
+    from .sandbox import SandboxLimits
+
+    grade = grade_submission(args.notebook, load_lessons(args.lessons), seed=None,
+                             limits=SandboxLimits())
+    if grade.error:
+        raise CourseError(grade.error)
+    for e in grade.exercises:
+        print(e.message)
+    print(f"\n{_num(grade.total)} / {_num(grade.max_total)} points on the public cases")
+    return 0
+
+
+def add_grade(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grade", help="grade submitted notebooks safely (CSV, JSON, Gradescope)")
+    p.add_argument("submissions", type=Path, help="a notebook, or a folder of them")
+    p.add_argument("--lessons", default="lessons", type=Path,
+                   help="the instructor's lesson notebooks (default: lessons)")
+    p.add_argument("--out", type=Path, help="CSV: one row per submission, one column per exercise")
+    p.add_argument("--json", type=Path, help="JSON with every message")
+    p.add_argument("--gradescope", type=Path, help="Gradescope results.json (one submission)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    p.add_argument("--resume", action="store_true",
+                   help="skip submissions already graded into the same output")
+    p.add_argument("--seed", type=int, default=_seed_default(),
+                   help="seed of the hidden cases; keep yours secret "
+                        "(default: $GPT2COURSE_GRADING_SEED or a fixed one)")
+    p.add_argument("--time-limit", type=float, default=180.0,
+                   help="seconds for one whole notebook (default 180)")
+    p.add_argument("--memory-mb", type=int, default=3072,
+                   help="memory for the learner's process (default 3072)")
+    p.set_defaults(run=_run_grade)
+
+
+def _run_grade(args: argparse.Namespace) -> int:
+    from .grade import find_submissions, grade_many, load_lessons
+    from .reports import write_reports
+    from .sandbox import SandboxLimits
+
+    if args.jobs < 1:
+        raise CourseError(f"--jobs must be 1 or more, got {args.jobs}.")
+    first_output = args.out or args.json or args.gradescope
+    if args.resume and first_output is None:
+        raise CourseError("--resume needs --out, --json or --gradescope: it reuses the "
+                          "results saved next to that file.")
+    lessons = load_lessons(args.lessons)
+    paths = find_submissions(args.submissions)
+    if not paths:
+        raise CourseError(f"{args.submissions} holds no files to grade.")
+    store = first_output.with_name(first_output.name + ".parts") if first_output else None
+    limits = SandboxLimits(notebook_s=args.time_limit, memory_mb=args.memory_mb)
+    solutions = args.lessons.resolve().parent / "solutions"
+    grades = grade_many(
+        paths, lessons, seed=args.seed, limits=limits, jobs=args.jobs, store=store,
+        resume=args.resume, hide=(str(solutions),) if solutions.is_dir() else (),
+        on_done=lambda g: print(_summary(g), flush=True),
+    )
+    if len(grades) == 1 and not grades[0].error:
+        for e in grades[0].exercises:
+            print(e.message)
+    write_reports(grades, csv_path=args.out, json_path=args.json,
+                  gradescope_path=args.gradescope)
+    return 0
+
+
+def _summary(grade) -> str:
+    if grade.error:
+        return f"{grade.submission}: ERROR {grade.error}"
+    return f"{grade.submission}: {_num(grade.total)} / {_num(grade.max_total)}"
+
+
+def add_bundle(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gradescope-bundle",
+                       help="write the zip Gradescope needs to run this grader itself")
+    p.add_argument("out", type=Path, help="where to write the .zip")
+    p.add_argument("--lessons", default="lessons", type=Path)
+    p.add_argument("--seed", type=int, default=_seed_default())
+    p.set_defaults(run=_run_bundle)
+
+
+def _run_bundle(args: argparse.Namespace) -> int:
+    from .bundle import write_bundle
+
+    names = write_bundle(args.out, args.lessons, args.seed)
+    print(f"wrote {args.out} ({len(names)} files). Upload it as the autograder in Gradescope.")
+    return 0
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"

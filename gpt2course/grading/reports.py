@@ -1,0 +1,76 @@
+"""Grades out: a CSV with one row per submission, JSON, and Gradescope's ``results.json``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from ..errors import CourseError
+from .grade import SubmissionGrade
+from .notebooks import atomic_write_text
+
+
+def exercise_columns(grades: list[SubmissionGrade]) -> list[str]:
+    """Every exercise id seen, in course order (ids sort by lesson, then notebook order)."""
+    seen: dict[str, None] = {}
+    for grade in sorted(grades, key=lambda g: g.lesson or ""):
+        for e in grade.exercises:
+            seen.setdefault(e.id, None)
+    return list(seen)
+
+
+def to_csv(grades: list[SubmissionGrade]) -> str:
+    """One row per submission: its score per exercise, total, out of, and any error."""
+    columns = exercise_columns(grades)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["submission", "lesson", *columns, "total", "max", "error"])
+    for g in grades:
+        scores = {e.id: e.score for e in g.exercises}
+        writer.writerow([g.submission, g.lesson or "", *(_num(scores.get(c, "")) for c in columns),
+                         _num(g.total), _num(g.max_total), g.error or ""])
+    return buffer.getvalue()
+
+
+def to_json(grades: list[SubmissionGrade]) -> str:
+    """Everything: scores, messages and what the sandbox enforced, per submission."""
+    rows = [{**asdict(g), "total": g.total, "max": g.max_total} for g in grades]
+    return json.dumps(rows, indent=2) + "\n"
+
+
+def to_gradescope(grade: SubmissionGrade) -> str:
+    """Gradescope's autograder results: a total score and one test per exercise."""
+    if grade.error:
+        tests = [{"name": "notebook", "score": 0, "max_score": 0, "status": "failed",
+                  "output": grade.error, "visibility": "visible"}]
+    else:
+        tests = [
+            {"name": e.id, "score": e.score, "max_score": e.points,
+             "status": "passed" if e.score == e.points else "failed",
+             "output": e.message, "visibility": "visible"}
+            for e in grade.exercises
+        ]
+    return json.dumps({"score": grade.total, "tests": tests}, indent=2) + "\n"
+
+
+def write_reports(grades: list[SubmissionGrade], *, csv_path: Path | None = None,
+                  json_path: Path | None = None, gradescope_path: Path | None = None) -> None:
+    """Write the reports asked for; each file appears whole or not at all."""
+    if gradescope_path is not None:
+        if len(grades) != 1:
+            raise CourseError(f"--gradescope writes one submission's results, got {len(grades)} "
+                              "submissions; grade one notebook at a time for Gradescope.")
+        atomic_write_text(Path(gradescope_path), to_gradescope(grades[0]))
+    if csv_path is not None:
+        atomic_write_text(Path(csv_path), to_csv(grades))
+    if json_path is not None:
+        atomic_write_text(Path(json_path), to_json(grades))
+
+
+def _num(x: float | str) -> str:
+    if isinstance(x, str):
+        return x
+    return f"{x:g}"

@@ -1,0 +1,196 @@
+"""The sandbox worker: runs a learner's solution cells and calls their functions.
+
+Started by ``sandbox.py`` as ``python -I worker.py JOB_DIR``, from a copy next to
+``calling.py`` and ``confine.py``; it never imports the ``gpt2course`` package. It
+confines itself, imports torch once, then forks one child per exercise, so a crash,
+an endless loop or an exit in one exercise loses only that exercise. Each child
+installs the exercise's import and function blocks, runs every solution cell (each on
+its own: one broken cell does not stop the others), calls the learner's function on
+the cases and writes plain results: ``N.npz`` (arrays) and then ``N.json``.
+
+Nothing here decides a score. Whatever the learner's code does in this process can only
+change the outputs it hands back, which the grader checks in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling.py, confine.py
+from confine import confine  # noqa: E402 - found through the line above
+
+# Imported before the worker drops to an unprivileged user: where Python is installed in a
+# folder only root may read (e.g. pyenv under /root), these could not be loaded after.
+PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "heapq",
+           "bisect", "re", "struct", "array", "unicodedata", "datetime", "decimal", "fractions",
+           "statistics", "dataclasses", "typing", "string", "copy", "operator", "hashlib",
+           "zipfile", "zlib", "encodings.cp437", "encodings.idna", "numpy", "torch", "torch.nn",
+           "torch.nn.functional", "regex")
+
+
+def main(job_dir: Path) -> None:
+    import importlib
+
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # optional ones (regex) may be absent
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)  # one core per exercise; also keeps forking safe for OpenMP
+    settings = json.loads((job_dir / "settings.json").read_text())
+    job = json.loads((job_dir / "job.json").read_text())
+    with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    held = confine(settings)
+    out = job_dir / "out"
+    (out / "confinement.json").write_text(json.dumps(held))
+    os.chdir(job_dir / "work")
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the file limit: an error, not death
+    for number, exercise in enumerate(job["exercises"]):
+        status = run_in_child(number, exercise, job["cells"], arrays, out)
+        (out / f"{number}.exit.json").write_text(json.dumps(status))
+
+
+def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Path) -> dict:
+    """Fork, run one exercise in the child, wait at most its time limit, clean up."""
+    log = os.open(out / f"{number}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+            os.dup2(log, 1)
+            os.dup2(log, 2)
+            import resource
+
+            seconds = int(exercise["time_limit_s"]) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+            run_exercise(number, exercise, cells, arrays, out)
+        finally:
+            os._exit(0)
+    os.close(log)
+    deadline = time.monotonic() + exercise["time_limit_s"]
+    status = {"timed_out": False, "limit_s": exercise["time_limit_s"]}
+    while True:
+        done, code = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status["signal" if os.WIFSIGNALED(code) else "exit_code"] = (
+                os.WTERMSIG(code) if os.WIFSIGNALED(code) else os.WEXITSTATUS(code))
+            break
+        if time.monotonic() > deadline:
+            status["timed_out"] = True
+            _kill_group(pid)
+            os.waitpid(pid, 0)
+            break
+        time.sleep(0.005)
+    _kill_group(pid)  # anything the learner's code started in the background
+    return status
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Path) -> None:
+    import numpy as np
+    from calling import LearnerError, NotPlain, pack, run_case, unpack
+
+    block(exercise)
+    namespace: dict = {"__name__": "__main__"}
+    cell_errors = [err for cell in cells if (err := run_cell(cell, namespace))]
+    obj = namespace.get(exercise["function"])
+    result: dict = {"cell_errors": cell_errors, "cases": []}
+    produced: dict = {}
+    if obj is None:
+        result["missing"] = True
+    else:
+        for k, case in enumerate(exercise["cases"]):
+            try:
+                value = run_case(obj, unpack(case, arrays), exercise["adapter"])
+                result["cases"].append({"value": pack(value, produced, f"c{k}_")})
+            except LearnerError as err:
+                result["cases"].append({"error": err.text})
+            except NotPlain as err:
+                result["cases"].append({"problem": str(err)})
+            except SystemExit:
+                result["cases"].append({"problem": "Your code called exit(); a function "
+                                                   "must return its result instead."})
+    np.savez(out / f"{number}.npz", **produced)
+    (out / f"{number}.json").write_text(json.dumps(result))
+
+
+def run_cell(cell: dict, namespace: dict) -> str | None:
+    """Run one solution cell as plain Python; return a short error line if it failed."""
+    try:
+        code = compile(plain_python(cell["source"]), f"<cell {cell['label']}>", "exec")
+        exec(code, namespace)
+    except BaseException as err:  # noqa: BLE001 - exit() in a cell must not stop grading
+        last = traceback.format_exception_only(type(err), err)[-1].strip()
+        return f"cell {cell['label']}: {last}"
+    return None
+
+
+def plain_python(source: str) -> str:
+    """IPython-only lines (``%magic``, ``!shell``, ``%%cell magic``) become ``pass``."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        if stripped.startswith(("%", "!")):
+            line = line[: len(line) - len(stripped)] + "pass"
+        out.append(line)
+    return "\n".join(out)
+
+
+def block(exercise: dict) -> None:
+    """Make the exercise's forbidden modules unimportable and its forbidden functions raise."""
+    import importlib
+    import importlib.abc
+
+    modules = tuple(exercise["forbidden_modules"])
+    what = f"exercise {exercise['id']}"
+
+    class Forbidden(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in modules or name in modules:
+                raise ImportError(f"'{name}' cannot be used in {what}: write the code yourself.")
+            return None
+
+    for name in list(sys.modules):
+        if name.split(".")[0] in modules:
+            del sys.modules[name]
+    sys.meta_path.insert(0, Forbidden())
+    for dotted in exercise["forbidden_functions"]:
+        parts = dotted.split(".")
+        owner = importlib.import_module(parts[0])
+        for part in parts[1:-1]:
+            owner = getattr(owner, part)
+        setattr(owner, parts[-1], _refuse(dotted, what))
+
+
+def _refuse(dotted: str, what: str):
+    def refused(*args, **kwargs):
+        raise RuntimeError(f"{dotted} is not allowed in {what}: write it yourself.")
+
+    return refused
+
+
+if __name__ == "__main__":
+    try:
+        main(Path(sys.argv[1]))
+    except Exception:  # noqa: BLE001 - the grader reads this log when results are missing
+        traceback.print_exc()
+        sys.exit(1)

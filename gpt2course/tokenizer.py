@@ -1,0 +1,313 @@
+"""The reference byte-level BPE tokenizer, built on the pure functions in ``bpe.py``.
+
+Three ways to get one::
+
+    tok = BPETokenizer().train(text, vocab_size=512)   # learn merges from your text
+    tok = BPETokenizer.from_tiktoken("gpt2")           # GPT-2's own 50,257 tokens
+    tok = BPETokenizer.load("my.bpe")                  # read back what save() wrote
+
+``from_tiktoken("gpt2")`` gives exactly the ids of ``tiktoken.get_encoding("gpt2")``.
+
+Special tokens such as ``<|endoftext|>`` are not made from bytes. Like tiktoken,
+``encode`` refuses text that contains one unless you say what you want: pass
+``allowed_special={"<|endoftext|>"}`` (or ``"all"``) to get its single id, or call
+``encode_ordinary`` to treat it as plain text.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+from collections.abc import Iterable, Mapping, Sequence, Set
+from pathlib import Path
+from typing import Literal
+
+from .bpe import (
+    BYTE_IDS,
+    GPT2_SPLIT_PATTERN,
+    Pair,
+    build_vocab,
+    encode_chunk,
+    fix_surrogates,
+    recover_merges,
+    split_special,
+    split_text,
+    train_merges,
+)
+from .errors import InputError
+from .vocab import gpt2_encoding
+
+__all__ = ["BPETokenizer", "GPT2_SPLIT_PATTERN"]
+
+FILE_HEADER = "gpt2course-bpe 1"
+CACHE_LIMIT = 100_000  # distinct chunks to remember; plenty for a book
+
+
+class BPETokenizer:
+    """Byte-level BPE: text -> token ids -> text, with nothing lost.
+
+    ``BPETokenizer()`` knows only the 256 bytes; ``special_tokens=["<|endoftext|>"]``
+    adds special tokens, numbered after the ordinary tokens. The keyword arguments
+    set the tables directly (``from_tiktoken`` and ``load`` use them):
+
+    - ``merges``: ``{(a, b): new_id}`` in rank order, new ids growing;
+    - ``byte_ids``: ``byte_ids[b]`` is the id of byte ``b``;
+    - ``special_ids``: ``{name: id}``; when given, ``special_tokens`` is not used.
+    """
+
+    def __init__(
+        self,
+        pattern: str | None = GPT2_SPLIT_PATTERN,
+        special_tokens: Iterable[str] = (),
+        *,
+        merges: Mapping[Pair, int] | None = None,
+        byte_ids: Sequence[int] = BYTE_IDS,
+        special_ids: Mapping[str, int] | None = None,
+    ) -> None:
+        self.pattern = pattern
+        if special_ids is None:  # number the special tokens after the ordinary ones
+            first = 256 + len(merges or {})
+            special_ids = {name: first + i for i, name in enumerate(special_tokens)}
+        self._set_tables(dict(merges or {}), list(byte_ids), dict(special_ids))
+
+    def _set_tables(
+        self, merges: dict[Pair, int], byte_ids: list[int], special_ids: dict[str, int]
+    ) -> None:
+        _check_tables(merges, byte_ids, special_ids)
+        self.merges = merges
+        self.byte_ids = byte_ids
+        self.special_tokens = special_ids
+        self.vocab = build_vocab(merges, byte_ids)
+        self._id_to_special = {i: name.encode("utf-8") for name, i in special_ids.items()}
+        self._cache: dict[str, list[int]] = {}
+
+    # ---- building -----------------------------------------------------------------------
+
+    def train(self, text: str, vocab_size: int) -> BPETokenizer:
+        """Learn merges from ``text`` until there are ``vocab_size`` tokens; return self.
+
+        ``vocab_size`` counts the 256 bytes, the merges and the special tokens.
+        Training replaces any merges learned before.
+        """
+        _require_str(text, "train")
+        names = list(self.special_tokens)
+        smallest = 256 + len(names)
+        if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
+            raise InputError(f"vocab_size must be a whole number, not {vocab_size!r}.")
+        if vocab_size < smallest:
+            raise InputError(
+                f"vocab_size must be at least {smallest}: 256 single bytes"
+                + (f" and {len(names)} special tokens" if names else "")
+                + f" come first. You asked for {vocab_size}."
+            )
+        merges = train_merges(text, vocab_size - smallest, self.pattern)
+        first = 256 + len(merges)  # special tokens come right after the merged tokens
+        specials = {name: first + i for i, name in enumerate(names)}
+        self._set_tables(merges, list(BYTE_IDS), specials)
+        return self
+
+    @classmethod
+    def from_tiktoken(cls, name: str = "gpt2") -> BPETokenizer:
+        """Build the tokenizer from tiktoken's table, so ids match tiktoken exactly."""
+        if name != "gpt2":
+            raise InputError(f"Only the 'gpt2' encoding is supported, not {name!r}.")
+        enc = gpt2_encoding()  # may download GPT-2's files the first time
+        byte_ids, merges = recover_merges(enc._mergeable_ranks)
+        return cls(
+            GPT2_SPLIT_PATTERN, merges=merges, byte_ids=byte_ids, special_ids=enc._special_tokens
+        )
+
+    # ---- encoding and decoding ----------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids in use: bytes, merged tokens and special tokens."""
+        return max([*self.vocab, *self._id_to_special]) + 1
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode ``text`` as plain text: special-token text is split like any other."""
+        _require_str(text, "encode")
+        ids: list[int] = []
+        for chunk in split_text(fix_surrogates(text), self.pattern):
+            ids.extend(self._encode_chunk_cached(chunk))
+        return ids
+
+    def encode(
+        self, text: str, allowed_special: Literal["all"] | Set[str] = frozenset()
+    ) -> list[int]:
+        """Encode ``text`` to ids; special tokens in ``allowed_special`` get their own id.
+
+        Text that spells a special token that is not allowed is an error, because
+        it usually means a document that was not cleaned (tiktoken does the same).
+        """
+        _require_str(text, "encode")
+        allowed = self._allowed_special(allowed_special)
+        for name in self.special_tokens.keys() - allowed:
+            if name in text:
+                raise InputError(
+                    f"The text contains the special token {name!r}, which is not allowed. "
+                    f"To encode it as its one special id, pass allowed_special={{{name!r}}} "
+                    "(or allowed_special='all'). To encode it as ordinary text, "
+                    "use encode_ordinary(text)."
+                )
+        ids: list[int] = []
+        for piece in split_special(text, allowed):
+            if piece in allowed:
+                ids.append(self.special_tokens[piece])
+            else:
+                ids.extend(self.encode_ordinary(piece))
+        return ids
+
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        """Return the bytes the ids stand for (may end in the middle of a character)."""
+        pieces = []
+        for i in self._check_decode_ids(ids):
+            pieces.append(self.vocab[i] if i in self.vocab else self._id_to_special[i])
+        return b"".join(pieces)
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """Turn ids back into text; bytes that are not valid UTF-8 become U+FFFD."""
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    # ---- saving and loading -------------------------------------------------------------
+
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer to a text file that people can read.
+
+        Lines: a header; ``pattern`` and the pattern as JSON; ``bytes`` and the
+        256 byte ids; one ``special <name as JSON> <id>`` line per special token;
+        then one ``merge <a> <b> <new_id>`` line per merge, in rank order, with
+        the merged bytes after ``#`` for people to read.
+        """
+        lines = [FILE_HEADER, "pattern " + json.dumps(self.pattern)]
+        lines.append("bytes " + " ".join(map(str, self.byte_ids)))
+        for name, i in self.special_tokens.items():
+            lines.append(f"special {json.dumps(name)} {i}")
+        for (a, b), new_id in self.merges.items():
+            lines.append(f"merge {a} {b} {new_id}  # {self.vocab[new_id]!r}")
+        Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPETokenizer:
+        """Read a file written by ``save``; a damaged file gives an error with its line number."""
+        path = Path(path)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"Could not read the tokenizer file {path}: {err}") from None
+        if not lines or lines[0] != FILE_HEADER:
+            raise InputError(
+                f"{path} is not a tokenizer file written by BPETokenizer.save "
+                f"(its first line should be {FILE_HEADER!r})."
+            )
+        fields: dict[str, object] = {}  # the pattern and the byte ids
+        special_ids: dict[str, int] = {}
+        merges: dict[Pair, int] = {}
+        for number, line in enumerate(lines[1:], start=2):
+            key, _, value = line.partition(" ")
+            try:
+                if key == "pattern":
+                    fields["pattern"] = json.loads(value)
+                    if not isinstance(fields["pattern"], (str, type(None))):
+                        raise ValueError("the pattern must be a JSON string or null")
+                elif key == "bytes":
+                    fields["bytes"] = [int(word) for word in value.split()]
+                elif key == "special":
+                    name, _, i = value.rpartition(" ")
+                    special_ids[str(json.loads(name))] = int(i)
+                elif key == "merge":
+                    a, b, new_id = (int(word) for word in value.split("#")[0].split())
+                    if (a, b) in merges:
+                        raise ValueError(f"the pair ({a}, {b}) is merged twice")
+                    merges[(a, b)] = new_id
+                elif line.strip():
+                    raise ValueError(f"unknown line kind {key!r}")
+            except ValueError as err:
+                raise InputError(f"{path}, line {number}: cannot read {line!r} ({err}).") from None
+        missing = [key for key in ("pattern", "bytes") if key not in fields]
+        if missing:
+            raise InputError(f"{path} is damaged: it has no {' or '.join(missing)} line.")
+        try:
+            return cls(
+                fields["pattern"], merges=merges, byte_ids=fields["bytes"], special_ids=special_ids
+            )
+        except InputError as err:
+            raise InputError(f"{path} is damaged: {err}") from None
+
+    # ---- helpers ------------------------------------------------------------------------
+
+    def _encode_chunk_cached(self, chunk: str) -> list[int]:
+        # Real text repeats the same chunks (" the", ",", "\n") over and over, so
+        # remembering each chunk's ids makes encoding many times faster.
+        ids = self._cache.get(chunk)
+        if ids is None:
+            ids = encode_chunk(chunk.encode("utf-8"), self.merges, self.byte_ids)
+            if len(self._cache) >= CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[chunk] = ids
+        return ids
+
+    def _allowed_special(self, allowed_special: Literal["all"] | Set[str]) -> Set[str]:
+        if allowed_special == "all":
+            return self.special_tokens.keys()
+        if isinstance(allowed_special, str) or not isinstance(allowed_special, Set):
+            raise InputError(
+                "allowed_special must be 'all' or a set of special tokens such as "
+                f"{{'<|endoftext|>'}}, not {allowed_special!r}."
+            )
+        unknown = set(allowed_special) - self.special_tokens.keys()
+        if unknown:
+            known = sorted(self.special_tokens) or "none"
+            raise InputError(
+                f"allowed_special names tokens this tokenizer does not have: {sorted(unknown)}. "
+                f"Its special tokens are: {known}."
+            )
+        return allowed_special
+
+    def _check_decode_ids(self, ids: Iterable[int]) -> list[int]:
+        if isinstance(ids, (str, bytes)):
+            raise InputError(f"decode takes a list of token ids, not {type(ids).__name__}.")
+        try:
+            ids = [operator.index(i) for i in ids]  # also accepts numpy and torch integers
+        except TypeError:
+            raise InputError(
+                "decode takes a list of whole-number token ids, "
+                f"got {type(ids).__name__} {ids!r:.80}."
+            ) from None
+        bad = [i for i in ids if i not in self.vocab and i not in self._id_to_special]
+        if bad:
+            raise InputError(
+                f"Token id {bad[0]} is not in this tokenizer's vocabulary "
+                f"(ids go from 0 to {self.vocab_size - 1})."
+            )
+        return ids
+
+
+def _check_tables(
+    merges: Mapping[Pair, int], byte_ids: Sequence[int], special_ids: Mapping[str, int]
+) -> None:
+    """Make sure every id means one thing, so that decode(encode(text)) == text."""
+    if len(byte_ids) != 256 or len(set(byte_ids)) != 256:
+        raise InputError(f"there must be 256 different byte ids, found {len(set(byte_ids))}")
+    known = set(byte_ids)
+    last = -1
+    for (a, b), new_id in merges.items():
+        if a not in known or b not in known:
+            raise InputError(f"merge ({a}, {b}) uses an id that no earlier token has")
+        if new_id in known or new_id <= last:
+            # Encoding takes the smallest new id as the lowest rank, so ids must grow.
+            raise InputError(f"merge ({a}, {b}) -> {new_id}: new ids must be unused and growing")
+        known.add(new_id)
+        last = new_id
+    for name, i in special_ids.items():
+        if i in known:
+            raise InputError(f"special token {name!r} has id {i}, which is already used")
+        known.add(i)
+
+
+def _require_str(text: object, what: str) -> None:
+    if not isinstance(text, str):
+        raise InputError(
+            f"{what} takes a str, not {type(text).__name__}. "
+            "To encode bytes, decode them to text first: data.decode('utf-8')."
+        )

@@ -1,0 +1,110 @@
+"""GPT-2's vocabulary access and the ``gpt2course`` command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from gpt2course import GPT2Config, generate, gpt2_encoding, load_pretrained
+from gpt2course.cli import main
+
+# Full GPT-2 vocabulary (so any prompt encodes), everything else tiny.
+CLI_CONFIG = GPT2Config(n_positions=64, n_embd=16, n_layer=1, n_head=2)
+
+
+def test_gpt2_encoding_is_tiktokens():
+    enc = gpt2_encoding()
+    assert enc.n_vocab == 50257
+    assert enc.encode("Hello world") == [15496, 995]
+    assert enc.encode("<|endoftext|>", allowed_special="all") == [50256]
+
+
+def test_missing_vocabulary_mentions_tiktoken_cache_dir(tmp_path):
+    # Make the download fail even on a machine with internet.
+    code = """
+        import tiktoken.load
+        def offline(*args, **kwargs):
+            raise ConnectionError("no network")
+        tiktoken.load.read_file = offline
+        from gpt2course import gpt2_encoding
+        from gpt2course.errors import DownloadError
+        try:
+            gpt2_encoding()
+        except DownloadError as err:
+            print(err)
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, env={**os.environ, "TIKTOKEN_CACHE_DIR": str(tmp_path)})
+    assert "Could not load GPT-2's vocabulary" in out.stdout, out.stderr
+    assert f"TIKTOKEN_CACHE_DIR is set to {str(tmp_path)!r}" in out.stdout
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gpt2course.cli", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_generate():
+    out = cli("--help")
+    assert out.returncode == 0
+    assert "generate" in out.stdout
+    assert main([]) == 0  # no command: prints help
+
+
+@pytest.fixture
+def model_dir(hf_checkpoint):
+    path, _ = hf_checkpoint(CLI_CONFIG)
+    return path
+
+
+def test_generate_streams_reproducible_text(model_dir):
+    args = ["generate", "--model", str(model_dir), "--prompt", "The robot", "--max-new-tokens",
+            "12", "--seed", "3", "--top-k", "40"]
+    first, second = cli(*args), cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("The robot")
+    assert first.stdout == second.stdout
+    assert len(first.stdout) > len("The robot\n")
+
+
+def test_greedy_cli_text_is_the_greedy_tokens(model_dir):
+    out = cli("generate", "--model", str(model_dir), "--prompt", "Hello", "--greedy",
+              "--max-new-tokens", "8")
+    enc = gpt2_encoding()
+    tokens = generate(load_pretrained(model_dir), torch.tensor([enc.encode("Hello")]), 8,
+                      greedy=True)[0].tolist()
+    if 50256 in tokens:
+        tokens = tokens[: tokens.index(50256)]
+    assert out.stdout == enc.decode(tokens) + "\n"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "no/such/dir"], "No such file or folder"),
+    (["--top-k", "0"], "top_k must be a whole number >= 1"),
+    (["--top-p", "2"], r"top_p must be in (0, 1]"),
+    (["--max-new-tokens", "-3"], "max_new_tokens must be >= 0"),
+])
+def test_generate_bad_input_is_one_clear_line(model_dir, args, message, capsys):
+    model = [] if "--model" in args else ["--model", str(model_dir)]
+    assert main(["generate", "--prompt", "Hi", *model, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpt2course generate: ")
+    assert message in err
+
+
+def test_prompt_outside_a_small_vocabulary_is_explained(hf_checkpoint, capsys):
+    path, _ = hf_checkpoint(GPT2Config(vocab_size=100, n_positions=16, n_embd=8, n_layer=1,
+                                       n_head=1), name="small-vocab")
+    assert main(["generate", "--model", str(path), "--prompt", "Hello"]) == 2
+    assert "this model knows 100 tokens" in capsys.readouterr().err
+
+
+def test_errors_from_the_command_line_show_no_traceback(model_dir):
+    out = cli("generate", "--model", str(model_dir / "missing"), "--prompt", "Hi")
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "Traceback" not in out.stderr
