@@ -52,9 +52,21 @@ def _run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check that this machine is ready for the course")
+    p.set_defaults(run=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_doctor
+
+    return run_doctor()
+
+
 # Each entry adds one subcommand. Keep one line per command, in the order --help shows.
 SUBCOMMANDS = [
     _add_generate,
+    _add_doctor,
     add_assign,
     add_check,
     add_grade,

@@ -34,5 +34,5 @@ def gpt2_encoding() -> tiktoken.Encoding:
             "Could not load GPT-2's vocabulary (tiktoken encoding 'gpt2'). "
             f"{place} Connect to the internet once so tiktoken can download it, or set "
             "TIKTOKEN_CACHE_DIR to a folder that holds tiktoken's cached GPT-2 files "
-            f"(the original error was: {type(err).__name__}: {err})"
+            f"(tiktoken said: {type(err).__name__}: {str(err)[:120]})"
         ) from None

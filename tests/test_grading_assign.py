@@ -6,12 +6,12 @@ import shutil
 
 import nbformat
 import pytest
+from grading_support import LESSONS, ROOT, SOLUTION
 
 from gpt2course.cli import main
 from gpt2course.errors import CourseError
 from gpt2course.grading.assign import assign, strip_solution
 from gpt2course.grading.notebooks import nbgrader_meta
-from grading_support import LESSONS, ROOT, SOLUTION
 
 
 def test_lessons_in_the_repository_are_up_to_date(capsys):

@@ -6,10 +6,11 @@ import csv
 import json
 import zipfile
 
+from grading_support import LESSONS, SEED, make_submission
+
 from gpt2course.cli import main
 from gpt2course.grading.grade import ExerciseGrade, SubmissionGrade
 from gpt2course.grading.reports import to_csv, to_gradescope
-from grading_support import LESSONS, SEED, make_submission
 
 
 def _grade() -> SubmissionGrade:

@@ -11,7 +11,10 @@ from ..errors import CourseError
 from .core import Case, Diagnosis, Exercise, Verdict, close, exact, frequencies_match, judge
 
 # One module per lesson; each defines EXERCISES, a tuple in the order the notebook asks them.
-LESSON_MODULES = ("lesson04_mlp",)
+LESSON_MODULES = (
+    "lesson01_tokenizer", "lesson02_embeddings", "lesson03_attention", "lesson04_mlp",
+    "lesson05_blocks",
+)
 
 __all__ = [
     "Case", "Diagnosis", "Exercise", "Verdict", "all_exercises", "by_function", "by_id",

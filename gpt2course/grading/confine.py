@@ -17,7 +17,6 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
-NOBODY = 65534
 
 
 def confine(settings: dict) -> dict:
@@ -30,10 +29,10 @@ def confine(settings: dict) -> dict:
         held["hidden_paths"] = _hide(settings["hide"], settings["empty_dir"]) if root else []
     else:
         held["network_cut"], held["hidden_paths"] = False, []
-    if root:
+    if root and settings.get("uid") is not None:
         os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgid(settings["gid"])
+        os.setuid(settings["uid"])
     held["uid"] = os.getuid() if hasattr(os, "getuid") else None
     mib = 1024 * 1024
     limits = {

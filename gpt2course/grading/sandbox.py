@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import pwd
+import queue
 import shutil
 import signal
 import subprocess
@@ -31,6 +33,18 @@ HERE = Path(__file__).resolve().parent
 RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE.parent / "exercises" / "calling.py")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_TEXT = 4000  # characters of a learner's traceback or output shown back
+
+# When the grader runs as root, each running sandbox gets its own unprivileged user id, one
+# no account uses: the process limit counts per user, so a fork bomb in one submission
+# cannot starve another graded at the same time, and nothing of one can touch the other.
+SANDBOX_UIDS = range(190_000, 190_064)
+NOGROUP = 65534
+_free_uids: queue.Queue[int] = queue.Queue()
+for _uid in SANDBOX_UIDS:
+    try:
+        pwd.getpwuid(_uid)
+    except KeyError:
+        _free_uids.put(_uid)
 
 
 @dataclass(frozen=True)
@@ -65,19 +79,29 @@ def run_sandboxed(
     or ``Problem``) or one ``Problem`` for the whole exercise; and what the sandbox
     managed to enforce on this machine.
     """
-    with tempfile.TemporaryDirectory(prefix="gpt2course-grade-") as tmp:
-        job = Path(tmp)
-        _prepare(job, cells, exercises, cases, limits, hide)
-        timed_out = _run_worker(job, limits)
-        held = _read_json(job / "out" / "confinement.json") or {}
-        outputs = {
-            e.id: _read_outputs(job / "out", n, len(cases[e.id]), e, timed_out)
-            for n, e in enumerate(exercises)
-        }
+    uid = _free_uids.get() if os.geteuid() == 0 else None
+    try:
+        with tempfile.TemporaryDirectory(prefix="gpt2course-grade-") as tmp:
+            return _run_job(Path(tmp), uid, cells, exercises, cases, limits, hide)
+    finally:
+        if uid is not None:
+            _free_uids.put(uid)
+
+
+def _run_job(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
+             cases: dict[str, list[Case]], limits: SandboxLimits,
+             hide: tuple[str, ...]) -> tuple[dict[str, list[Any] | Problem], dict]:
+    _prepare(job, uid, cells, exercises, cases, limits, hide)
+    timed_out = _run_worker(job, limits)
+    held = _read_json(job / "out" / "confinement.json") or {}
+    outputs = {
+        e.id: _read_outputs(job / "out", n, len(cases[e.id]), e, timed_out)
+        for n, e in enumerate(exercises)
+    }
     return outputs, held
 
 
-def _prepare(job: Path, cells: list[Cell], exercises: list[Exercise],
+def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
              cases: dict[str, list[Case]], limits: SandboxLimits, hide: tuple[str, ...]) -> None:
     runner = job / "runner"
     for d in (runner, job / "out", job / "work", job / "empty"):
@@ -111,12 +135,14 @@ def _prepare(job: Path, cells: list[Cell], exercises: list[Exercise],
         "cpu_seconds": total + 30,
         "hide": [*hidden_paths(), *hide],
         "empty_dir": str(job / "empty"),
+        "uid": uid,
+        "gid": NOGROUP,
     }
     (job / "settings.json").write_text(json.dumps(settings))
     os.chmod(job, 0o755)
-    if os.geteuid() == 0:  # the worker drops to nobody: it may write only out/ and work/
+    if uid is not None:  # the worker drops to this user: it may write only out/ and work/
         for d in (job / "out", job / "work"):
-            os.chown(d, 65534, 65534)
+            os.chown(d, uid, NOGROUP)
 
 
 def _time_limit(exercise: Exercise, limits: SandboxLimits) -> float:
@@ -162,20 +188,36 @@ def _run_worker(job: Path, limits: SandboxLimits) -> bool:
 
 
 def _kill_session(sid: int) -> None:
-    """Kill every process of the worker's session (children moved to their own groups too)."""
-    pids = {sid}
+    """Kill every process of the worker's session, again until none is left: a fork bomb
+    keeps making new ones while we kill (children in their own groups are found too)."""
+    for _ in range(100):
+        pids = _session_members(sid)
+        if not pids:
+            return
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _session_members(sid: int) -> set[int]:
+    if not Path("/proc/self/stat").exists():  # not Linux: the process group is what we have
+        try:
+            os.killpg(sid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return set()
+    found = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[3]) == sid:  # fields after the name: state, ppid, pgrp, session
-                pids.add(int(stat.parent.name))
+            # after the name: state, ppid, pgrp, session; zombies are already dead
+            if int(fields[3]) == sid and fields[0] != "Z":
+                found.add(int(stat.parent.name))
         except (OSError, IndexError, ValueError):
             continue
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    return found
 
 
 def _read_outputs(out: Path, number: int, n_cases: int, exercise: Exercise,

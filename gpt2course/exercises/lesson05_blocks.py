@@ -1,0 +1,486 @@
+"""Lesson 05, the block stack: LayerNorm, one pre-LN block, the parameter count, the whole GPT-2.
+
+The reference is imported inside functions only: this module is also loaded by the
+registry in processes where ``gpt2course.model`` must stay unimported.
+
+Diagnoses are small functional versions of GPT-2 with one bug each (``_ln``, ``_block``,
+``_gpt2`` take switches). A test checks that with no switch set they equal the reference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .core import Case, Diagnosis, Exercise, close, exact
+
+if TYPE_CHECKING:
+    from ..config import GPT2Config
+    from ..model import GPT2
+
+EPS = 1e-5  # GPT-2's layer_norm_epsilon
+NO_LAYER_NORM = ("torch.nn.functional.layer_norm", "torch.layer_norm", "torch.native_layer_norm")
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --- LayerNorm as a function ------------------------------------------------------------------
+
+
+def _ln(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS, *, unbiased: bool = False,
+        eps_outside: bool = False, centre: bool = True, affine: bool = True,
+        bias_first: bool = False, whole_tensor: bool = False) -> Tensor:
+    """LayerNorm over the last dimension, with switches that each add one known bug."""
+    dims = tuple(range(x.dim())) if whole_tensor else (-1,)
+    mean = x.mean(dims, keepdim=True)
+    var = x.var(dims, keepdim=True, correction=1 if unbiased else 0)
+    top = x - mean if centre else x
+    y = top / (var.sqrt() + eps) if eps_outside else top / torch.sqrt(var + eps)
+    if not affine:
+        return y
+    return (y + bias) * weight if bias_first else y * weight + bias
+
+
+def _ln_with(**bug: Any) -> Callable[..., Tensor]:
+    def variant(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+        return _ln(x, weight, bias, **bug)
+
+    return variant
+
+
+def _reference_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps=EPS)  # what nn.LayerNorm runs
+
+
+def _ln_inputs(gen: torch.Generator, shape: tuple[int, ...], spread: float,
+               offset: float) -> dict[str, Tensor]:
+    C = shape[-1]
+    return {
+        "x": torch.randn(*shape, generator=gen) * spread + offset,
+        "weight": 1.0 + 0.5 * torch.randn(C, generator=gen),
+        "bias": 0.5 * torch.randn(C, generator=gen),
+    }
+
+
+def _layer_norm_cases(seed: int | None) -> list[Case]:
+    # The small-spread cases make eps matter: their variance (about 1e-4) is only ten
+    # times eps, so eps outside the sqrt, or no eps, changes the answer visibly. Their
+    # mean stays near 0: a large mean would cost float32 precision in any implementation.
+    if seed is None:
+        return [
+            Case("x of shape (2, 3, 8), mean about 1", _ln_inputs(_gen(51), (2, 3, 8), 2.0, 1.0)),
+            Case("x of shape (1, 4, 16) with a small spread (eps matters)",
+                 _ln_inputs(_gen(52), (1, 4, 16), 0.01, 0.0)),
+        ]
+    gen = _gen(seed)
+    return [
+        Case("a hidden x of shape (3, 5, 32)", _ln_inputs(gen, (3, 5, 32), 3.0, -2.0)),
+        Case("a hidden x of shape (2, 2, 64) with a small spread",
+             _ln_inputs(gen, (2, 2, 64), 0.01, 0.05)),
+    ]
+
+
+LN_BUGS = (
+    Diagnosis("the variance is unbiased (divided by C - 1). LayerNorm divides by C: use "
+              "x.var(dim=-1, unbiased=False, keepdim=True).", _ln_with(unbiased=True)),
+    Diagnosis("eps is added outside the square root. It belongs inside: "
+              "(x - mean) / sqrt(var + eps).", _ln_with(eps_outside=True)),
+    Diagnosis("eps is missing (or far too small). GPT-2 adds eps = 1e-5 to the variance, "
+              "inside the sqrt.", _ln_with(eps=0.0)),
+    Diagnosis("eps is 1e-6; GPT-2 uses eps = 1e-5.", _ln_with(eps=1e-6)),
+    Diagnosis("the mean is not subtracted from x before dividing: (x - mean) / sqrt(var + eps).",
+              _ln_with(centre=False)),
+    Diagnosis("weight and bias are not applied: after normalising, multiply by weight and "
+              "add bias.", _ln_with(affine=False)),
+    Diagnosis("bias is added before multiplying by weight; the order is y * weight + bias.",
+              _ln_with(bias_first=True)),
+    Diagnosis("the mean and variance are taken over the whole tensor. Take them over the last "
+              "dimension (C) only, one token at a time: dim=-1, keepdim=True.",
+              _ln_with(whole_tensor=True)),
+)
+
+LAYER_NORM = Exercise(
+    id="05.layer_norm",
+    function="layer_norm",
+    points=2,
+    reference=_reference_layer_norm,
+    cases=_layer_norm_cases,
+    compare=close(atol=1e-5, rtol=1e-4),
+    diagnoses=LN_BUGS,
+    forbidden_functions=NO_LAYER_NORM,
+)
+
+
+# --- LayerNorm as a module --------------------------------------------------------------------
+
+
+def _ln_module_cases(seed: int | None) -> list[Case]:
+    def case(name: str, inputs: dict[str, Tensor]) -> Case:
+        C = inputs["x"].shape[-1]
+        return Case(name, {"init": {"n_embd": C},
+                           "state": {"weight": inputs["weight"], "bias": inputs["bias"]},
+                           "args": {"x": inputs["x"]}})
+
+    if seed is None:
+        return [case("n_embd=16, x of shape (2, 3, 16) with a small spread",
+                     _ln_inputs(_gen(53), (2, 3, 16), 0.01, 0.03))]
+    return [case("a hidden n_embd=24, x of shape (2, 4, 24)",
+                 _ln_inputs(_gen(seed + 1), (2, 4, 24), 0.01, -0.03))]
+
+
+def _module_variant(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+        return fn(args["x"], state["weight"], state["bias"])
+
+    return variant
+
+
+LAYER_NORM_MODULE = Exercise(
+    id="05.LayerNorm",
+    function="LayerNorm",
+    points=1,
+    reference=_module_variant(_reference_layer_norm),
+    cases=_ln_module_cases,
+    compare=close(atol=1e-5, rtol=1e-4),
+    diagnoses=tuple(Diagnosis(d.message, _module_variant(d.variant)) for d in LN_BUGS),
+    adapter="module",
+    forbidden_functions=NO_LAYER_NORM,
+)
+
+
+# --- one block, written as plain functions (for the diagnoses) --------------------------------
+
+
+def _gelu(x: Tensor) -> Tensor:
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
+
+
+def _attn(x: Tensor, s: dict[str, Tensor], p: str, n_head: int) -> Tensor:
+    B, T, C = x.shape
+    q, k, v = F.linear(x, s[p + "c_attn.weight"], s[p + "c_attn.bias"]).split(C, dim=2)
+    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
+    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    y = y.transpose(1, 2).reshape(B, T, C)
+    return F.linear(y, s[p + "c_proj.weight"], s[p + "c_proj.bias"])
+
+
+def _mlp(x: Tensor, s: dict[str, Tensor], p: str) -> Tensor:
+    h = _gelu(F.linear(x, s[p + "c_fc.weight"], s[p + "c_fc.bias"]))
+    return F.linear(h, s[p + "c_proj.weight"], s[p + "c_proj.bias"])
+
+
+def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | None = None,
+           post_ln: bool = False, attn_residual: bool = True, mlp_residual: bool = True,
+           swap_ln: bool = False, mlp_first: bool = False, parallel: bool = False) -> Tensor:
+    """One GPT-2 block on the weights ``s[p + name]``; each switch adds one known bug."""
+    ln = ln or {}
+    n1, n2 = ("ln_2.", "ln_1.") if swap_ln else ("ln_1.", "ln_2.")
+
+    def norm(h: Tensor, name: str) -> Tensor:
+        return _ln(h, s[p + name + "weight"], s[p + name + "bias"], **ln)
+
+    def attn(h: Tensor) -> Tensor:
+        return _attn(h, s, p + "attn.", n_head)
+
+    def mlp(h: Tensor) -> Tensor:
+        return _mlp(h, s, p + "mlp.")
+
+    if parallel:
+        return x + attn(norm(x, n1)) + mlp(norm(x, n2))
+    if post_ln:
+        x = norm(x + attn(x), n1)
+        return norm(x + mlp(x), n2)
+    first, second = (mlp, attn) if mlp_first else (attn, mlp)
+    x = x + first(norm(x, n1)) if attn_residual else first(norm(x, n1))
+    return x + second(norm(x, n2)) if mlp_residual else second(norm(x, n2))
+
+
+BLOCK_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("the block is post-LN (LayerNorm after each residual addition). GPT-2 is pre-LN: "
+     "x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)).", {"post_ln": True}),
+    ("the residual around attention is missing: x = x + attn(ln_1(x)), not x = attn(ln_1(x)).",
+     {"attn_residual": False}),
+    ("the residual around the MLP is missing: x = x + mlp(ln_2(x)), not x = mlp(ln_2(x)).",
+     {"mlp_residual": False}),
+    ("ln_1 and ln_2 are swapped: ln_1 goes before attention, ln_2 before the MLP.",
+     {"swap_ln": True}),
+    ("the MLP runs before attention; GPT-2 runs attention first, then the MLP.",
+     {"mlp_first": True}),
+    ("attention and the MLP both read the same x (in parallel). In GPT-2 the MLP reads x "
+     "after the attention residual was added.", {"parallel": True}),
+    ("LayerNorm uses the unbiased variance (C - 1); it should divide by C.",
+     {"ln": {"unbiased": True}}),
+    ("LayerNorm adds eps outside the square root; it belongs inside: sqrt(var + eps).",
+     {"ln": {"eps_outside": True}}),
+)
+
+
+# --- the Block module ----------------------------------------------------------------------
+
+
+def _reference_config(**shape: int) -> GPT2Config:
+    from ..config import GPT2Config
+
+    return GPT2Config(**shape)
+
+
+def random_state(config: GPT2Config, generator: torch.Generator,
+                 embedding_std: float = 0.02) -> dict[str, Tensor]:
+    """A state dict with the reference GPT-2's keys and shapes, every value random.
+
+    Biases are not zero and LayerNorm weights are not one (as in a fresh model): that
+    would hide a bias or a LayerNorm weight that is never used. Linear weights have a
+    std of 1 / sqrt(in), so every layer's output is of size about 1.
+    """
+    from ..model import GPT2
+
+    with torch.device("meta"):  # only the names and shapes: no memory, no time
+        shapes = {k: v.shape for k, v in GPT2(config).state_dict().items()}
+    state = {}
+    for name, shape in shapes.items():
+        noise = torch.randn(shape, generator=generator)
+        if name in ("wte.weight", "wpe.weight"):
+            state[name] = noise * embedding_std
+        elif ".ln_" in name or name.startswith("ln_"):
+            state[name] = 1.0 + 0.2 * noise if name.endswith("weight") else 0.2 * noise
+        elif name.endswith("bias"):
+            state[name] = 0.1 * noise
+        else:  # a Linear weight (out, in)
+            state[name] = noise / math.sqrt(shape[1])
+    return state
+
+
+def random_gpt2(config: GPT2Config | None = None, seed: int = 0) -> GPT2:
+    """The reference GPT-2 (124M shape unless ``config`` says otherwise), every weight random.
+
+    The same ``seed`` gives the same weights on every machine. Used at the end of lessons
+    04 and 05 to run the learner's pieces on a model of GPT-2's real shape.
+    """
+    from ..config import GPT2Config
+    from ..model import GPT2
+
+    config = config or GPT2Config.from_preset("gpt2")
+    gen = _gen(seed)
+    with torch.device("meta"):
+        model = GPT2(config)
+    model = model.to_empty(device="cpu")
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=gen)
+            if ".ln_" in name or name.startswith("ln_"):
+                p.copy_(1.0 + 0.2 * noise if name.endswith("weight") else 0.2 * noise)
+            else:  # GPT-2's own scale: N(0, 0.02) for weights, embeddings and (here) biases
+                p.copy_(noise * 0.02)
+    return model.eval()
+
+
+def _block_state(full: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k.removeprefix("h.0."): v for k, v in full.items() if k.startswith("h.0.")}
+
+
+def _block_case(name: str, gen: torch.Generator, B: int, T: int, C: int, nh: int) -> Case:
+    config = _reference_config(vocab_size=1, n_positions=T, n_embd=C, n_layer=1, n_head=nh)
+    state = _block_state(random_state(config, gen))
+    # A small x (like GPT-2's embeddings) makes LayerNorm's eps matter in ln_1.
+    x = torch.randn(B, T, C, generator=gen) * 0.02
+    return Case(name, {"init": {"n_embd": C, "n_head": nh}, "state": state, "args": {"x": x}})
+
+
+def _block_cases(seed: int | None) -> list[Case]:
+    if seed is None:
+        return [_block_case("n_embd=16, n_head=2, x of shape (2, 5, 16)", _gen(54), 2, 5, 16, 2)]
+    gen = _gen(seed + 2)
+    return [_block_case("a hidden n_embd=24, n_head=3, x of shape (2, 7, 24)", gen, 2, 7, 24, 3),
+            _block_case("a hidden n_embd=32, n_head=4, x of shape (1, 1, 32)", gen, 1, 1, 32, 4)]
+
+
+def _reference_block(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+    from ..model import Block
+
+    T = args["x"].shape[1]
+    block = Block(_reference_config(vocab_size=1, n_positions=T, n_layer=1, **init))
+    block.load_state_dict(state, strict=True)
+    return block.eval()(args["x"])
+
+
+def _block_variant(**bug: Any) -> Callable[..., Tensor]:
+    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+        return _block(args["x"], state, "", init["n_head"], **bug)
+
+    return variant
+
+
+BLOCK = Exercise(
+    id="05.Block",
+    function="Block",
+    points=2,
+    reference=_reference_block,
+    cases=_block_cases,
+    compare=close(atol=1e-5, rtol=1e-4),
+    diagnoses=tuple(Diagnosis(message, _block_variant(**bug)) for message, bug in BLOCK_BUGS),
+    adapter="module",
+)
+
+
+# --- counting the parameters --------------------------------------------------------------
+
+
+SHAPE_KEYS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")
+
+
+def _count(vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int, *,
+           untied: bool = False, biases: bool = True, layer_norms: bool = True,
+           ln_f: bool = True, wpe: bool = True, mlp_width: int = 4) -> int:
+    """GPT-2's parameter count by formula; each switch adds one known counting bug."""
+    V, P, C = vocab_size, n_positions, n_embd
+    b = 1 if biases else 0
+    ln = 2 * C if layer_norms else 0
+    attn = C * 3 * C + b * 3 * C + C * C + b * C
+    mlp = C * mlp_width * C + b * mlp_width * C + mlp_width * C * C + b * C
+    total = V * C + (P * C if wpe else 0) + n_layer * (2 * ln + attn + mlp)
+    total += ln if ln_f else 0
+    return total + (V * C if untied else 0)
+
+
+def _count_variant(**bug: Any) -> Callable[..., int]:
+    def variant(**shape: int) -> int:
+        return _count(**shape, **bug)
+
+    return variant
+
+
+def _reference_count(**shape: int) -> int:
+    from ..model import GPT2
+
+    with torch.device("meta"):
+        return GPT2(_reference_config(**shape)).num_parameters()
+
+
+def _count_cases(seed: int | None) -> list[Case]:
+    def case(name: str, V: int, P: int, C: int, L: int, nh: int) -> Case:
+        return Case(name, dict(zip(SHAPE_KEYS, (V, P, C, L, nh), strict=True)))
+
+    if seed is None:
+        return [case("a tiny GPT-2: V=10, P=4, C=6, 2 layers, 2 heads", 10, 4, 6, 2, 2),
+                case("GPT-2 small (124M)", 50257, 1024, 768, 12, 12)]
+    gen = _gen(seed + 3)
+    C = 8 * int(torch.randint(1, 9, (1,), generator=gen))
+    L = int(torch.randint(1, 7, (1,), generator=gen))
+    V = int(torch.randint(50, 5000, (1,), generator=gen))
+    return [case(f"a hidden shape: C={C}, {L} layers", V, 64, C, L, 4),
+            case("GPT-2 medium (350M)", 50257, 1024, 1024, 24, 16)]
+
+
+COUNT = Exercise(
+    id="05.count_parameters",
+    function="count_parameters",
+    points=1,
+    reference=_reference_count,
+    cases=_count_cases,
+    compare=exact,
+    diagnoses=(
+        Diagnosis("you counted a separate output head (vocab_size x n_embd). GPT-2's head is "
+                  "tied: it reuses wte, so it adds no parameters.", _count_variant(untied=True)),
+        Diagnosis("the biases are not counted (every Linear in GPT-2 has one).",
+                  _count_variant(biases=False)),
+        Diagnosis("the LayerNorm weights and biases are not counted (2 x n_embd for each of "
+                  "ln_1, ln_2 and ln_f).", _count_variant(layer_norms=False)),
+        Diagnosis("the final LayerNorm ln_f is not counted.", _count_variant(ln_f=False)),
+        Diagnosis("the position embeddings wpe (n_positions x n_embd) are not counted.",
+                  _count_variant(wpe=False)),
+        Diagnosis("the MLP's hidden layer has n_embd units here; it has 4 x n_embd.",
+                  _count_variant(mlp_width=1)),
+    ),
+)
+
+
+# --- the whole model ------------------------------------------------------------------------
+
+
+def _gpt2(idx: Tensor, s: dict[str, Tensor], n_layer: int, n_head: int, *,
+          block: dict | None = None, positions: bool = True, final_ln: bool = True,
+          shared_block: int | None = None, probabilities: bool = False) -> Tensor:
+    """GPT-2's logits from a state dict; each switch adds one known bug."""
+    block = block or {}
+    T = idx.shape[1]
+    x = s["wte.weight"][idx]
+    if positions:
+        x = x + s["wpe.weight"][:T]
+    for i in range(n_layer):
+        j = i if shared_block is None else shared_block % n_layer  # -1: the last block
+        x = _block(x, s, f"h.{j}.", n_head, **block)
+    if final_ln:
+        x = _ln(x, s["ln_f.weight"], s["ln_f.bias"], **block.get("ln", {}))
+    logits = x @ s["wte.weight"].T
+    return logits.softmax(-1) if probabilities else logits
+
+
+GPT2_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("the position embeddings are not added: x = wte(idx) + wpe(positions), with positions "
+     "0, 1, ..., T - 1.", {"positions": False}),
+    ("the final LayerNorm ln_f is missing: apply it after the last block, before the head.",
+     {"final_ln": False}),
+    ("every block runs with the weights of block 0 (h[0] used n_layer times?). Each of the "
+     "n_layer blocks has its own weights: run h[0], then h[1], and so on.", {"shared_block": 0}),
+    ("all blocks share one set of weights (nn.ModuleList([block] * n_layer) repeats the same "
+     "block). Make a new Block for each layer: [Block(...) for _ in range(n_layer)].",
+     {"shared_block": -1}),
+    ("the model returns probabilities (softmax). Return the logits: softmax comes later, "
+     "when sampling.", {"probabilities": True}),
+    *((f"in each block, {message}", {"block": bug}) for message, bug in BLOCK_BUGS),
+)
+
+
+def _gpt2_cases(seed: int | None) -> list[Case]:
+    def case(name: str, gen: torch.Generator, B: int, T: int, V: int, P: int, C: int, L: int,
+             nh: int) -> Case:
+        shape = dict(zip(SHAPE_KEYS, (V, P, C, L, nh), strict=True))
+        state = random_state(_reference_config(**shape), gen)
+        idx = torch.randint(0, V, (B, T), generator=gen)
+        return Case(name, {"init": shape, "state": state, "args": {"idx": idx}})
+
+    if seed is None:
+        return [case("vocab 50, 3 layers, n_embd=16, 2 heads; idx of shape (2, 6)",
+                     _gen(55), 2, 6, 50, 8, 16, 3, 2)]
+    gen = _gen(seed + 4)
+    return [case("a hidden shape: vocab 97, 2 layers, n_embd=24, 3 heads; idx (3, 5)",
+                 gen, 3, 5, 97, 16, 24, 2, 3),
+            case("a hidden shape: vocab 64, 4 layers, n_embd=32, 4 heads; idx (1, 9)",
+                 gen, 1, 9, 64, 9, 32, 4, 4)]
+
+
+def _reference_gpt2(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+    from ..model import GPT2
+
+    model = GPT2(_reference_config(**init))
+    model.load_state_dict(state, strict=True)
+    return model.eval()(args["idx"])[0]
+
+
+def _gpt2_variant(**bug: Any) -> Callable[..., Tensor]:
+    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+        return _gpt2(args["idx"], state, init["n_layer"], init["n_head"], **bug)
+
+    return variant
+
+
+MODEL = Exercise(
+    id="05.MyGPT2",
+    function="MyGPT2",
+    points=3,
+    reference=_reference_gpt2,
+    cases=_gpt2_cases,
+    compare=close(atol=1e-4, rtol=1e-4),
+    diagnoses=tuple(Diagnosis(message, _gpt2_variant(**bug)) for message, bug in GPT2_BUGS),
+    adapter="module",
+    time_limit_s=30.0,
+)
+
+EXERCISES = (LAYER_NORM, LAYER_NORM_MODULE, BLOCK, COUNT, MODEL)

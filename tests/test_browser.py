@@ -1,0 +1,190 @@
+"""The solution notebooks in a real browser: JupyterLab, driven headless through Chromium.
+
+Each test copies a notebook into a temporary folder (JupyterLab autosaves), starts
+JupyterLab on a free localhost port with a token, opens the notebook, runs all
+cells from the Run menu and reads the page as a learner sees it. A screenshot of
+each goes to artifacts/browser/.
+
+Needs Debian's chromium and chromium-driver (`.ci/run` installs them); without a
+browser the tests are skipped and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+TOKEN = "gpt2course-browser-test"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                       reason="no browser: install Debian's chromium and chromium-driver"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """A JupyterLab server on localhost; yields (base URL, its notebook folder)."""
+    folder = tmp_path_factory.mktemp("lab")
+    home = tmp_path_factory.mktemp("lab-home")  # settings and workspaces, not the user's
+    news = home / "settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    port = _free_port()
+    log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={folder}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1",
+             "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+             "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail("JupyterLab did not start: " + (folder / "jupyterlab.log").read_text()[-2000:])
+    yield url, folder
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+class Notebook:
+    """A notebook open in JupyterLab, seen through the browser."""
+
+    def __init__(self, driver, lab: tuple[str, Path], source: Path) -> None:
+        from selenium.webdriver.common.by import By
+
+        self.driver, self.By = driver, By
+        url, folder = lab
+        name = source.name
+        shutil.copy(source, folder / name)
+        # A workspace of its own, reset: only this notebook is open.
+        driver.get(f"{url}/lab/workspaces/{source.stem}/tree/{name}?token={TOKEN}&reset")
+        self.wait_for(lambda: self.find(".jp-Notebook .jp-Cell"), 60, "the notebook to open")
+        self.wait_for(self.kernel_idle, 60, "the kernel to start")
+
+    def find(self, css: str) -> list:
+        return self.driver.find_elements(self.By.CSS_SELECTOR, css)
+
+    def find_in_notebook(self, css: str) -> list:
+        return self.find(f".jp-NotebookPanel:not(.lm-mod-hidden) {css}")
+
+    def wait_for(self, condition, timeout: float, what: str):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.5)
+        self.screenshot("timeout")
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+    def kernel_idle(self) -> bool:
+        status = self.driver.execute_script(
+            "const s = document.querySelector("
+            "'.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator');"
+            "return s ? s.getAttribute('data-status') : null;")
+        return status == "idle"
+
+    def run_all(self, timeout: float = 300) -> None:
+        dialogs = [d.text for d in self.find(".jp-Dialog")]
+        assert not dialogs, f"JupyterLab shows a dialog: {dialogs}"
+        menu = next(m for m in self.find(".lm-MenuBar-item") if m.text == "Run")
+        menu.click()
+        self.wait_for(lambda: self.find('li.lm-Menu-item[data-command="runmenu:run-all"]'),
+                      10, "the Run menu")[0].click()
+
+        def finished() -> bool:
+            prompts = [p.text for p in self.find_in_notebook(".jp-CodeCell .jp-InputPrompt")]
+            return bool(prompts) and not any("*" in p or p.strip() in ("[ ]:", "")
+                                             for p in prompts) and self.kernel_idle()
+
+        self.wait_for(finished, timeout, "every cell to run")
+
+    def printed(self) -> str:
+        """Everything the cells printed (stdout), as the page shows it."""
+        return "\n".join(self._outputs("application/vnd.jupyter.stdout"))
+
+    def errors(self) -> list[str]:
+        """Tracebacks shown on the page (JupyterLab renders them as stderr)."""
+        return [t for t in self._outputs("application/vnd.jupyter.stderr")
+                if "Error" in t or "Traceback" in t]
+
+    def _outputs(self, mime: str) -> list[str]:
+        return [o.text for o in
+                self.find_in_notebook(f'.jp-OutputArea-output[data-mime-type="{mime}"]')]
+
+    def screenshot(self, label: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{label}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+
+def test_solution_runs_in_jupyterlab_with_verdicts_and_no_errors(browser, lab):
+    notebook = Notebook(browser, lab, ROOT / "solutions" / "04_mlp.ipynb")
+    notebook.run_all()
+    assert notebook.errors() == []
+    assert "gelu: passed" in notebook.printed() and "mlp: passed" in notebook.printed()
+    assert notebook.screenshot("04_mlp").stat().st_size > 10_000
+
+
+def test_the_page_reader_sees_an_error_when_there_is_one(browser, lab, tmp_path):
+    """The error detector above must be able to fail: here a cell raises."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("print('before')"),
+                nbformat.v4.new_code_cell("1 / 0")]
+    path = tmp_path / "raises.ipynb"
+    nbformat.write(nb, path)
+    notebook = Notebook(browser, lab, path)
+    notebook.run_all()
+    assert "before" in notebook.printed()
+    assert any("ZeroDivisionError" in e for e in notebook.errors())

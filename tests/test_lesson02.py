@@ -1,0 +1,204 @@
+"""Lesson 02 (embeddings): correct answers and valid variants pass, known bugs are named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gpt2course.check import run_check
+from gpt2course.exercises import for_lesson
+from gpt2course.grading.grade import grade_submission, load_lessons
+from gpt2course.grading.notebooks import nbgrader_meta
+from gpt2course.grading.sandbox import SandboxLimits
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSON02 = for_lesson("02")
+
+
+def learner(name: str):
+    """Name a function as the learner's would be named, so check() finds its exercise."""
+
+    def rename(fn):
+        fn.__name__ = name
+        return fn
+
+    return rename
+
+
+def passes(fn) -> bool:
+    public, hidden = run_check(fn), run_check(fn, seed=3)
+    assert public.passed, public.message
+    assert hidden.passed, hidden.message
+    return True
+
+
+def fails_with(fn, bug: str) -> str:
+    verdict = run_check(fn)
+    assert not verdict.passed, f"{fn.__name__} passed but has a bug"
+    assert f"Likely bug: {bug}" in verdict.message, verdict.message
+    return verdict.message
+
+
+def test_lesson_02_has_three_exercises_in_notebook_order():
+    assert [e.id for e in LESSON02] == ["02.one_hot_ids", "02.token_embedding",
+                                        "02.input_embedding"]
+
+
+@pytest.mark.parametrize("exercise", LESSON02, ids=lambda e: e.id)
+def test_every_diagnosis_is_named_and_hidden_cases_differ(exercise):
+    for diagnosis in exercise.diagnoses:
+        fails_with(learner(exercise.function)(diagnosis.variant), diagnosis.message)
+    public, a, b = exercise.cases(None), exercise.cases(1), exercise.cases(2)
+    assert {c.name for c in public}.isdisjoint({c.name for c in a})
+    assert not torch.equal(a[0].inputs["idx"], b[0].inputs["idx"])
+
+
+# --- one_hot_ids ------------------------------------------------------------------------
+
+
+def test_one_hot_valid_variants_pass():
+    @learner("one_hot_ids")
+    def by_comparison(idx, vocab_size):
+        return (idx.unsqueeze(-1) == torch.arange(vocab_size)).to(torch.float32)
+
+    @learner("one_hot_ids")
+    def by_scatter(idx, vocab_size):
+        out = torch.zeros(*idx.shape, vocab_size)
+        return out.scatter_(-1, idx.unsqueeze(-1), 1.0)
+
+    @learner("one_hot_ids")
+    def by_eye(idx, vocab_size):
+        return torch.eye(vocab_size)[idx]
+
+    assert passes(by_comparison) and passes(by_scatter) and passes(by_eye)
+
+
+def test_one_hot_wrong_dtype_gets_a_hint():
+    @learner("one_hot_ids")
+    def as_long(idx, vocab_size):
+        return F.one_hot(idx, vocab_size)
+
+    message = run_check(as_long).message
+    assert "wrong dtype: expected float32, got int64" in message
+    assert ".float()" in message
+
+
+def test_one_hot_off_by_one_is_named():
+    @learner("one_hot_ids")
+    def shifted(idx, vocab_size):
+        return (idx[..., None] == torch.arange(1, vocab_size + 1)).float()
+
+    fails_with(shifted, "the 1 is one place too far")
+
+
+# --- token_embedding ----------------------------------------------------------------------
+
+
+def test_token_embedding_valid_variants_pass():
+    @learner("token_embedding")
+    def by_index(idx, wte):
+        return wte[idx]
+
+    @learner("token_embedding")
+    def by_one_hot(idx, wte):
+        return (idx[..., None] == torch.arange(wte.shape[0])).float() @ wte
+
+    @learner("token_embedding")
+    def by_index_select(idx, wte):
+        return wte.index_select(0, idx.flatten()).view(*idx.shape, wte.shape[1])
+
+    assert passes(by_index) and passes(by_one_hot) and passes(by_index_select)
+
+
+def test_token_embedding_wrong_shape_gets_a_hint():
+    @learner("token_embedding")
+    def flat(idx, wte):
+        return wte[idx.flatten()]
+
+    message = run_check(flat).message
+    assert "wrong shape" in message and "(B, T, C)" in message
+
+
+# --- input_embedding ----------------------------------------------------------------------
+
+
+def test_input_embedding_valid_variants_pass():
+    @learner("input_embedding")
+    def with_arange(idx, wte, wpe):
+        return wte[idx] + wpe[torch.arange(idx.shape[1])]
+
+    @learner("input_embedding")
+    def with_slice_and_unsqueeze(idx, wte, wpe):
+        return wte[idx] + wpe[: idx.shape[1]].unsqueeze(0)
+
+    @learner("input_embedding")
+    def with_f_embedding(idx, wte, wpe):  # allowed in the notebook, refused by the grader
+        return F.embedding(idx, wte) + F.embedding(torch.arange(idx.shape[1]), wpe)
+
+    assert passes(with_arange) and passes(with_slice_and_unsqueeze) and passes(with_f_embedding)
+
+
+def test_position_embeddings_not_added_is_named():
+    @learner("input_embedding")
+    def tokens_only(idx, wte, wpe):
+        return wte[idx]
+
+    fails_with(tokens_only, "the position embeddings are not added")
+
+
+def test_positions_from_token_ids_and_from_one_are_named():
+    @learner("input_embedding")
+    def ids_as_positions(idx, wte, wpe):
+        return wte[idx] + wpe[idx]
+
+    @learner("input_embedding")
+    def from_one(idx, wte, wpe):
+        return wte[idx] + wpe[1 : idx.shape[1] + 1]
+
+    fails_with(ids_as_positions, "wpe is indexed with the token ids")
+    fails_with(from_one, "positions start at 1")
+
+
+# --- the grader on the real lesson ----------------------------------------------------------
+
+
+def _submission(path: Path, **replace: str) -> Path:
+    solved = nbformat.read(ROOT / "solutions" / "02_embeddings.ipynb", as_version=4)
+    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in solved.cells
+               if nbgrader_meta(c).get("solution")}
+    answers.update(replace)
+    nb = nbformat.read(ROOT / "lessons" / "02_embeddings.ipynb", as_version=4)
+    for cell in nb.cells:
+        gid = nbgrader_meta(cell).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_grader_gives_full_marks_to_the_solutions(tmp_path):
+    result = grade_submission(_submission(tmp_path / "02.ipynb"), load_lessons(ROOT / "lessons"),
+                              seed=5, limits=SandboxLimits(notebook_s=90, exercise_s=20),
+                              hide=(str(ROOT / "solutions"),))
+    assert {e.id: e.score for e in result.exercises} == {
+        "02.one_hot_ids": 1.0, "02.token_embedding": 1.0, "02.input_embedding": 2.0}
+
+
+def test_grader_refuses_f_embedding(tmp_path):
+    cheat = ("def token_embedding(idx, wte):\n"
+             "    import torch.nn.functional as F\n"
+             "    return F.embedding(idx, wte)\n")
+    path = _submission(tmp_path / "02.ipynb", **{"02_token_embedding": cheat})
+    result = grade_submission(path, load_lessons(ROOT / "lessons"), seed=5,
+                              limits=SandboxLimits(notebook_s=90, exercise_s=20),
+                              hide=(str(ROOT / "solutions"),))
+    scores = {e.id: e.score for e in result.exercises}
+    # input_embedding calls the refused token_embedding, so it fails too
+    assert scores == {"02.one_hot_ids": 1.0, "02.token_embedding": 0.0,
+                      "02.input_embedding": 0.0}
+    refused = next(e.message for e in result.exercises if e.id == "02.token_embedding")
+    assert "not allowed" in refused
