@@ -28,7 +28,7 @@ lab: setup
 	$(BIN)/jupyter lab lessons/
 
 lint: setup
-	$(BIN)/ruff check gpt2course tests benchmarks
+	$(BIN)/ruff check gpt2course tests benchmarks conftest.py
 
 test: lint
 	$(BIN)/python -m pytest tests

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 import platform
-import socket
 import sys
 from collections.abc import Callable
 from importlib import metadata
 from typing import TextIO
+
+from .weights import hub_reachable
 
 PACKAGES = ("torch", "numpy", "tiktoken", "regex", "safetensors", "huggingface_hub",
             "matplotlib", "ipywidgets", "jupyterlab")
@@ -21,7 +22,7 @@ OPTIONAL = ("transformers", "nbval", "pytest")  # only for the tests
 
 def run_doctor(out: TextIO = sys.stdout, *, internet: Callable[[], bool] | None = None) -> int:
     """Print the report; return 0 when every required piece is there, else 1."""
-    internet = internet or _internet
+    internet = internet or hub_reachable
     problems = 0
 
     def line(status: str, what: str, detail: str = "") -> None:
@@ -116,11 +117,3 @@ def _check_weights(line, online: bool) -> None:
              "not cached and no internet: lessons use a model they train instead. To get "
              "them, run load_pretrained('gpt2') once on a machine with internet and copy "
              "~/.cache/huggingface, or pass a folder with model.safetensors and config.json.")
-
-
-def _internet(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import torch
@@ -148,6 +149,19 @@ def infer_config(state: dict[str, Tensor]) -> GPT2Config:
         vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd,
         n_layer=max(n_layer, 1), n_head=n_embd // 64,
     )
+
+
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Can this machine open a connection to the Hugging Face Hub right now?
+
+    A quick test (a few seconds at most) before a download that would otherwise
+    retry for half a minute when there is no network.
+    """
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
 
 
 def _locate(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:

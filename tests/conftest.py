@@ -1,25 +1,9 @@
-"""Shared test setup.
-
-Offline machines (CI, the course's dev boxes) keep GPT-2's BPE files and Tiny
-Shakespeare in ../shared beside the checkout; point tiktoken and the data loader
-there unless the caller already chose a place.
-"""
+"""Shared fixtures. (Offline data locations are set in the checkout's root conftest.py.)"""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-
-if (SHARED / "tiktoken-cache").is_dir():
-    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken-cache"))
-if (SHARED / "data").is_dir():
-    os.environ.setdefault("GPT2COURSE_DATA_DIR", str(SHARED / "data"))
 
 
 def randomize_(model: torch.nn.Module, seed: int) -> None:

@@ -49,7 +49,8 @@ def test_check_fails_on_a_stale_lesson_and_assign_fixes_it(tmp_path, capsys):
     solutions, lessons = tmp_path / "solutions", tmp_path / "lessons"
     solutions.mkdir()
     shutil.copy(SOLUTION, solutions)
-    shutil.copytree(LESSONS, lessons)
+    lessons.mkdir()
+    shutil.copy(LESSONS / "04_mlp.ipynb", lessons)
     nb = nbformat.read(solutions / "04_mlp.ipynb", as_version=4)
     nb.cells[0].source += "\n\nA new sentence."
     nbformat.write(nb, solutions / "04_mlp.ipynb")

@@ -150,12 +150,21 @@ def test_correct_code_passes_public_and_hidden_cases(fn):
         assert result.passed, result.message
 
 
+def json_only(value):
+    """True when value holds only JSON types: no tuple, which the grader would make a list."""
+    if isinstance(value, list):
+        return all(json_only(v) for v in value)
+    if isinstance(value, dict):
+        return all(type(k) is str and json_only(v) for k, v in value.items())
+    return value is None or type(value) in (bool, int, float, str)
+
+
 @pytest.mark.parametrize("exercise", L.EXERCISES, ids=lambda e: e.id)
 def test_cases_are_plain_data_so_the_notebook_and_the_grader_see_the_same(exercise):
     for seed in (None, 5):
         for case in exercise.cases(seed):
-            plain = to_plain(case.inputs)
-            assert json.dumps(plain) == json.dumps(case.inputs), case.name
+            assert json_only(case.inputs), case.name
+            assert to_plain(case.inputs) == case.inputs, case.name
 
 
 @pytest.mark.parametrize("exercise", L.EXERCISES, ids=lambda e: e.id)
@@ -507,7 +516,7 @@ def test_the_learners_encoder_gives_tiktokens_ids_with_gpt2s_table():
     assert decode_tokens(ids, merges, special, byte_ids) == text
 
 
-# --- the solution notebook --------------------------------------------------------------------------
+# --- the solution notebook ----------------------------------------------------------------
 
 
 def test_solution_notebook_has_a_solution_and_check_cell_for_each_exercise():
@@ -529,5 +538,39 @@ def test_solution_notebook_passes_every_check():
         assert f"{exercise.function}: passed all" in outputs, exercise.function
 
 
-def test_hidden_cases_texts_are_reproducible():
+def test_hidden_case_texts_are_reproducible_and_vary():
     assert L.random_text(random.Random(3), 5) == L.random_text(random.Random(3), 5)
+    assert L.random_text(random.Random(3), 5) != L.random_text(random.Random(4), 5)
+
+
+def test_grading_the_solution_with_hidden_cases_gives_full_marks():
+    from gpt2course.grading.grade import grade_submission, load_lessons
+    from gpt2course.grading.sandbox import SandboxLimits
+
+    result = grade_submission(SOLUTION, load_lessons(ROOT / "lessons"), seed=7,
+                              limits=SandboxLimits(), hide=(str(ROOT / "solutions"),))
+    assert result.error is None
+    assert {e.id: e.score for e in result.exercises} == {e.id: e.points
+                                                         for e in for_lesson("01")}
+
+
+# --- the picture of tokens ------------------------------------------------------------------
+
+
+def test_tokens_are_shown_with_visible_spaces_and_escaped_html():
+    from gpt2course.viz.tokens import tokens_as_html, tokens_as_text
+
+    assert tokens_as_text(["The", " dog", ".\n"]) == "[The][\u00b7dog][.\u21b5\n]"
+    page = tokens_as_html(["<b>", " x"], ids=[1, 2])
+    assert "&lt;b&gt;" in page and 'title="id 2"' in page and page.count("<span") == 2
+
+
+def test_bad_input_to_the_token_picture_says_what_to_give():
+    from gpt2course.viz.tokens import tokens_as_html, tokens_as_text
+
+    with pytest.raises(TypeError, match="list of strings"):
+        tokens_as_text("The dog")
+    with pytest.raises(TypeError, match="list of strings"):
+        tokens_as_text([464, 3290])
+    with pytest.raises(ValueError, match="one id per token"):
+        tokens_as_html(["a", "b"], ids=[1])

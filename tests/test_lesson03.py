@@ -423,3 +423,28 @@ def test_grader_refuses_fused_attention(tmp_path):
     got = _grade(_submission(tmp_path / "03.ipynb", **{"03_attention": cheat}))
     assert got["03.attention"][0] == 0.0 and "not allowed" in got["03.attention"][1]
     assert got["03.causal_mask"][0] == 1.0
+
+
+# --- the pictures -----------------------------------------------------------------------------
+
+
+def test_attention_maps_and_viewer_on_a_small_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from gpt2course.config import GPT2Config
+    from gpt2course.model import GPT2
+    from gpt2course.viz.attention import attention_maps, attention_viewer
+
+    torch.manual_seed(0)
+    model = GPT2(GPT2Config(vocab_size=50, n_positions=16, n_embd=16, n_layer=2, n_head=4))
+    maps = attention_maps(model.eval(), torch.tensor([[1, 2, 3, 4]]))
+    assert maps.shape == (2, 4, 4, 4)
+    assert torch.allclose(maps.sum(-1), torch.ones(2, 4, 4))
+    assert (maps.triu(1) == 0).all()
+    box = attention_viewer(maps, ["a", "b", "c", "d"])
+    layer, head = box.children[0].children
+    assert (layer.description, head.description) == ("layer", "head")
+    layer.value, head.value = 1, 3  # redraws without error
+    with pytest.raises(ValueError, match="n_layer, n_head, T, T"):
+        attention_viewer(maps[0], ["a", "b", "c", "d"])

@@ -24,11 +24,11 @@ from gpt2course.exercises.lesson05_blocks import (
     _block_variant,
     _gpt2_variant,
     _ln_with,
-    random_gpt2,
 )
 from gpt2course.grading.grade import grade_submission, load_lessons
 from gpt2course.grading.notebooks import nbgrader_meta
 from gpt2course.grading.sandbox import SandboxLimits
+from gpt2course.random_weights import random_gpt2
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "05_blocks.ipynb"
@@ -139,7 +139,8 @@ LN = "def layer_norm(x, weight, bias, eps=1e-5):\n    mean = x.mean(-1, keepdim=
     ("    var = x.var(-1, unbiased=False, keepdim=True)\n"
      "    return ((x - mean) / torch.sqrt(var + eps) + bias) * weight\n", "bias is added before"),
     ("    mean, var = x.mean(), x.var(unbiased=False)\n"
-     "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n", "the mean and variance are"),
+     "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n",
+     "the mean and variance are"),
 ])
 def test_layer_norm_bugs_are_named(body, diagnosis):
     assert_diagnosed("layer_norm", diagnosis, **{"05_layer_norm": LN + body})
@@ -161,7 +162,8 @@ def test_layer_norm_valid_variants_pass(body):
 
 
 def test_layer_norm_module_with_other_names_fails_on_loading():
-    cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n        super().__init__()\n"
+    cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n"
+            "        super().__init__()\n"
             "        self.gamma = nn.Parameter(torch.ones(n_embd))\n"
             "        self.beta = nn.Parameter(torch.zeros(n_embd))\n\n"
             "    def forward(self, x):\n        return layer_norm(x, self.gamma, self.beta)\n")
@@ -170,7 +172,8 @@ def test_layer_norm_module_with_other_names_fails_on_loading():
 
 
 def test_layer_norm_module_may_wrap_its_own_maths():
-    cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n        super().__init__()\n"
+    cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n"
+            "        super().__init__()\n"
             "        self.weight = nn.Parameter(torch.ones(n_embd))\n"
             "        self.bias = nn.Parameter(torch.zeros(n_embd))\n\n"
             "    def forward(self, x):\n"
@@ -188,16 +191,20 @@ BLOCK_INIT = ("class Block(nn.Module):\n    def __init__(self, n_embd, n_head):\
               "    def forward(self, x):\n")
 
 BLOCK_BUGS = {
-    "post-LN": ("        x = self.ln_1(x + self.attn(x))\n        return self.ln_2(x + self.mlp(x))\n",
+    "post-LN": ("        x = self.ln_1(x + self.attn(x))\n"
+                "        return self.ln_2(x + self.mlp(x))\n",
                 "the block is post-LN"),
     "no attention residual": ("        x = self.attn(self.ln_1(x))\n"
                               "        return x + self.mlp(self.ln_2(x))\n",
                               "the residual around attention is missing"),
-    "no MLP residual": ("        x = x + self.attn(self.ln_1(x))\n        return self.mlp(self.ln_2(x))\n",
+    "no MLP residual": ("        x = x + self.attn(self.ln_1(x))\n"
+                        "        return self.mlp(self.ln_2(x))\n",
                         "the residual around the MLP is missing"),
     "swapped LayerNorms": ("        x = x + self.attn(self.ln_2(x))\n"
-                           "        return x + self.mlp(self.ln_1(x))\n", "ln_1 and ln_2 are swapped"),
-    "MLP first": ("        x = x + self.mlp(self.ln_1(x))\n        return x + self.attn(self.ln_2(x))\n",
+                           "        return x + self.mlp(self.ln_1(x))\n",
+                           "ln_1 and ln_2 are swapped"),
+    "MLP first": ("        x = x + self.mlp(self.ln_1(x))\n"
+                  "        return x + self.attn(self.ln_2(x))\n",
                   "the MLP runs before attention"),
     "parallel": ("        return x + self.attn(self.ln_1(x)) + self.mlp(self.ln_2(x))\n",
                  "attention and the MLP both read the same x"),
@@ -265,11 +272,13 @@ COUNT_HEAD = ("def count_parameters(vocab_size, n_positions, n_embd, n_layer, n_
 
 @pytest.mark.parametrize("body, diagnosis", [
     ("    block = 4 * C + 4 * C * C + 4 * C + 8 * C * C + 5 * C\n"
-     "    return V * C + P * C + n_layer * block + 2 * C + V * C\n", "you counted a separate output"),
+     "    return V * C + P * C + n_layer * block + 2 * C + V * C\n",
+     "you counted a separate output"),
     ("    return V * C + P * C + n_layer * (4 * C + 12 * C * C) + 2 * C\n", "the biases are not"),
     ("    return V * C + P * C + n_layer * (12 * C * C + 9 * C)\n", "the LayerNorm weights"),
     ("    return V * C + P * C + n_layer * (4 * C + 12 * C * C + 9 * C)\n", "the final LayerNorm"),
-    ("    return V * C + n_layer * (4 * C + 12 * C * C + 9 * C) + 2 * C\n", "the position embeddings"),
+    ("    return V * C + n_layer * (4 * C + 12 * C * C + 9 * C) + 2 * C\n",
+     "the position embeddings"),
     ("    return V * C + P * C + n_layer * (4 * C + 6 * C * C + 6 * C) + 2 * C\n",
      "the MLP's hidden layer"),
 ])
@@ -312,14 +321,16 @@ MODEL_BUGS = {
                      "the position embeddings are not added"),
     "no ln_f": (MODEL_INIT + EMBED + STACK + "        return x @ self.wte.weight.T\n",
                 "the final LayerNorm ln_f is missing"),
-    "h[0] repeated": (MODEL_INIT + EMBED + "        for _ in self.h:\n            x = self.h[0](x)\n"
-                      + HEAD, "every block runs with the weights of block 0"),
+    "h[0] repeated": (MODEL_INIT + EMBED + "        for _ in self.h:\n"
+                      "            x = self.h[0](x)\n" + HEAD,
+                      "every block runs with the weights of block 0"),
     "one block shared": (MODEL_INIT.replace(
         "nn.ModuleList([Block(n_embd, n_head) for _ in range(n_layer)])",
         "nn.ModuleList([Block(n_embd, n_head)] * n_layer)") + EMBED + STACK + HEAD,
         "all blocks share one set of weights"),
-    "probabilities": (MODEL_INIT + EMBED + STACK + "        return (self.ln_f(x) @ self.wte.weight.T)"
-                      ".softmax(-1)\n", "the model returns probabilities"),
+    "probabilities": (MODEL_INIT + EMBED + STACK
+                      + "        return (self.ln_f(x) @ self.wte.weight.T).softmax(-1)\n",
+                      "the model returns probabilities"),
 }
 
 
@@ -337,6 +348,7 @@ def test_untied_head_fails_and_names_the_extra_weight():
     result = verdict("MyGPT2", **{"05_MyGPT2": cell})
     assert not result.passed
     assert 'Missing key(s) in state_dict: "lm_head.weight"' in result.message
+    assert "Likely bug: the head is not tied" in result.message
 
 
 def test_misnamed_parameters_fail_on_strict_loading():

@@ -16,6 +16,7 @@ import math
 import os
 import traceback
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -132,9 +133,78 @@ def build_module(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
         return module(**inputs["args"])
 
 
+def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    """For a sampler: call ``fn(**args, generator=g)`` ``draws`` times, ``g`` seeded once.
+
+    Each call must return ``(B,)`` token ids. Returns ``{"draws": (B, draws) ids, "again":
+    the first few draws once more from a generator seeded the same way}``, so the grader
+    can check the frequencies and that a seed makes the draws repeatable. When the first
+    call returns something else, returns ``{"first": that}`` for the grader to describe.
+    """
+    args, draws, seed = inputs["args"], int(inputs["draws"]), int(inputs["seed"])
+
+    def run(count: int) -> list[Any]:
+        generator = torch.Generator().manual_seed(seed)
+        return [fn(**args, generator=generator) for _ in range(count)]
+
+    first = fn(**args, generator=torch.Generator().manual_seed(seed))
+    if type(first) is not torch.Tensor or first.dim() != 1:
+        return {"first": first}
+    return {"draws": torch.stack(run(draws), dim=-1),
+            "again": torch.stack(run(min(draws, 16)), dim=-1)}
+
+
+class TinyLM(torch.nn.Module):
+    """A tiny stand-in for GPT-2 in the generation exercises, built from two tables.
+
+    It is called like GPT-2: ``model(idx)`` with ids ``(B, T)`` returns ``(logits, None)``,
+    logits ``(B, T, vocab_size)``, and ``model.config`` has ``n_positions`` and
+    ``vocab_size``. The logits at position t depend on token t and on the mean of tokens
+    0..t, so the model needs the whole sequence, as GPT-2 does.
+    """
+
+    def __init__(self, table: torch.Tensor, context: torch.Tensor, n_positions: int) -> None:
+        super().__init__()
+        self.register_buffer("table", table)
+        self.register_buffer("context", context)
+        self.config = SimpleNamespace(n_positions=int(n_positions), vocab_size=table.size(0))
+
+    def forward(self, idx: torch.Tensor, targets: Any = None, *, cache: Any = None,
+                last_only: bool = False) -> tuple[torch.Tensor, None]:
+        if type(idx) is not torch.Tensor or idx.dtype != torch.long or idx.dim() != 2:
+            raise ValueError("the model needs token ids as a torch.long tensor of shape (B, T).")
+        if cache is not None:
+            raise ValueError("this small model has no KV cache; call it as model(idx).")
+        if not 1 <= idx.size(1) <= self.config.n_positions:
+            raise ValueError(f"the model got {idx.size(1)} tokens, but it reads 1 to "
+                             f"n_positions = {self.config.n_positions}. Keep only the last "
+                             "ones: idx[:, -model.config.n_positions:].")
+        steps = torch.arange(1, idx.size(1) + 1, dtype=self.table.dtype).view(1, -1, 1)
+        logits = self.table[idx] + self.context[idx].cumsum(dim=1) / steps
+        return (logits[:, -1:] if last_only else logits), None
+
+
+def tiny_lm(spec: dict[str, Any]) -> TinyLM:
+    """The ``TinyLM`` that a case describes: ``{"table", "context", "n_positions"}``."""
+    return TinyLM(spec["table"], spec["context"], spec["n_positions"])
+
+
+def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    """For a generation loop: ``fn(model, **args, generator=g)`` with a ``TinyLM`` model.
+
+    ``g`` is a generator seeded with ``seed``; it is only passed when the case has one.
+    """
+    args = dict(inputs["args"])
+    if inputs.get("seed") is not None:
+        args["generator"] = torch.Generator().manual_seed(int(inputs["seed"]))
+    return fn(tiny_lm(inputs["model"]), **args)
+
+
 ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {
     "call": call_function,
     "module": build_module,
+    "sample": draw_samples,
+    "generate": run_generation,
 }
 
 

@@ -79,6 +79,9 @@ class Exercise:
     adapter: str = "call"
     forbidden_modules: tuple[str, ...] = ()
     forbidden_functions: tuple[str, ...] = ()
+    # Known bugs that make the learner's code raise rather than return: (text found in
+    # the error, message naming the bug).
+    error_hints: tuple[tuple[str, str], ...] = ()
     time_limit_s: float = 20.0
     notes: dict[str, Any] = field(default_factory=dict)
 
@@ -291,8 +294,10 @@ def judge(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any]) -> 
                            f"{name}: not written yet (it still raises NotImplementedError). "
                            "Replace `raise NotImplementedError()` with your code.")
         if isinstance(got, LearnerError):
+            hint = next((m for text, m in exercise.error_hints if text in got.text), None)
             return Verdict(exercise, number - 1, len(cases),
-                           f"{where}\n  Your code raised an error:\n{_indent(got.text)}")
+                           f"{where}\n  Your code raised an error:\n{_indent(got.text)}"
+                           + (f"\n  Likely bug: {hint}" if hint else ""))
         if isinstance(got, Problem):
             return Verdict(exercise, number - 1, len(cases), f"{where}\n{_indent(got.text)}")
         expected = exercise.expected(case)

@@ -21,7 +21,6 @@ from .core import Case, Diagnosis, Exercise, close, exact
 
 if TYPE_CHECKING:
     from ..config import GPT2Config
-    from ..model import GPT2
 
 EPS = 1e-5  # GPT-2's layer_norm_epsilon
 NO_LAYER_NORM = ("torch.nn.functional.layer_norm", "torch.layer_norm", "torch.native_layer_norm")
@@ -231,61 +230,13 @@ def _reference_config(**shape: int) -> GPT2Config:
     return GPT2Config(**shape)
 
 
-def random_state(config: GPT2Config, generator: torch.Generator,
-                 embedding_std: float = 0.02) -> dict[str, Tensor]:
-    """A state dict with the reference GPT-2's keys and shapes, every value random.
-
-    Biases are not zero and LayerNorm weights are not one (as in a fresh model): that
-    would hide a bias or a LayerNorm weight that is never used. Linear weights have a
-    std of 1 / sqrt(in), so every layer's output is of size about 1.
-    """
-    from ..model import GPT2
-
-    with torch.device("meta"):  # only the names and shapes: no memory, no time
-        shapes = {k: v.shape for k, v in GPT2(config).state_dict().items()}
-    state = {}
-    for name, shape in shapes.items():
-        noise = torch.randn(shape, generator=generator)
-        if name in ("wte.weight", "wpe.weight"):
-            state[name] = noise * embedding_std
-        elif ".ln_" in name or name.startswith("ln_"):
-            state[name] = 1.0 + 0.2 * noise if name.endswith("weight") else 0.2 * noise
-        elif name.endswith("bias"):
-            state[name] = 0.1 * noise
-        else:  # a Linear weight (out, in)
-            state[name] = noise / math.sqrt(shape[1])
-    return state
-
-
-def random_gpt2(config: GPT2Config | None = None, seed: int = 0) -> GPT2:
-    """The reference GPT-2 (124M shape unless ``config`` says otherwise), every weight random.
-
-    The same ``seed`` gives the same weights on every machine. Used at the end of lessons
-    04 and 05 to run the learner's pieces on a model of GPT-2's real shape.
-    """
-    from ..config import GPT2Config
-    from ..model import GPT2
-
-    config = config or GPT2Config.from_preset("gpt2")
-    gen = _gen(seed)
-    with torch.device("meta"):
-        model = GPT2(config)
-    model = model.to_empty(device="cpu")
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            noise = torch.randn(p.shape, generator=gen)
-            if ".ln_" in name or name.startswith("ln_"):
-                p.copy_(1.0 + 0.2 * noise if name.endswith("weight") else 0.2 * noise)
-            else:  # GPT-2's own scale: N(0, 0.02) for weights, embeddings and (here) biases
-                p.copy_(noise * 0.02)
-    return model.eval()
-
-
 def _block_state(full: dict[str, Tensor]) -> dict[str, Tensor]:
     return {k.removeprefix("h.0."): v for k, v in full.items() if k.startswith("h.0.")}
 
 
 def _block_case(name: str, gen: torch.Generator, B: int, T: int, C: int, nh: int) -> Case:
+    from ..random_weights import random_state
+
     config = _reference_config(vocab_size=1, n_positions=T, n_embd=C, n_layer=1, n_head=nh)
     state = _block_state(random_state(config, gen))
     # A small x (like GPT-2's embeddings) makes LayerNorm's eps matter in ln_1.
@@ -441,6 +392,8 @@ GPT2_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
 def _gpt2_cases(seed: int | None) -> list[Case]:
     def case(name: str, gen: torch.Generator, B: int, T: int, V: int, P: int, C: int, L: int,
              nh: int) -> Case:
+        from ..random_weights import random_state
+
         shape = dict(zip(SHAPE_KEYS, (V, P, C, L, nh), strict=True))
         state = random_state(_reference_config(**shape), gen)
         idx = torch.randint(0, V, (B, T), generator=gen)
@@ -481,6 +434,8 @@ MODEL = Exercise(
     diagnoses=tuple(Diagnosis(message, _gpt2_variant(**bug)) for message, bug in GPT2_BUGS),
     adapter="module",
     time_limit_s=30.0,
+    error_hints=(('"lm_head.weight"', "the head is not tied: GPT-2 has no lm_head weight. "
+                  "Compute the logits with the token embeddings: x @ self.wte.weight.T."),),
 )
 
 EXERCISES = (LAYER_NORM, LAYER_NORM_MODULE, BLOCK, COUNT, MODEL)

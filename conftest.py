@@ -1,0 +1,33 @@
+"""pytest setup for the whole checkout: tests/ and the notebooks under nbval.
+
+Offline machines (CI, the course's dev boxes) keep GPT-2's BPE files and Tiny
+Shakespeare in ../shared beside the checkout; point tiktoken and the data loader
+there unless the caller already chose a place. After a notebook run, print how
+long each notebook took.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parent.parent / "shared"
+if (SHARED / "tiktoken-cache").is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(SHARED / "tiktoken-cache"))
+if (SHARED / "data" / "tinyshakespeare.txt").is_file():
+    os.environ.setdefault("GPT2COURSE_DATA_DIR", str(SHARED / "data"))
+
+_notebook_seconds: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report) -> None:
+    if report.nodeid.split("::")[0].endswith(".ipynb"):
+        _notebook_seconds[report.nodeid.split("::")[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _notebook_seconds:
+        terminalreporter.section("time per notebook")
+        for name, seconds in sorted(_notebook_seconds.items()):
+            terminalreporter.write_line(f"{seconds:7.1f} s  {name}")
