@@ -48,6 +48,10 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     news = home / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    # Render every cell, not only those on screen, so the page holds every output.
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     port = _free_port()
     log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
@@ -106,7 +110,7 @@ class Notebook:
         # A workspace of its own, reset: only this notebook is open.
         driver.get(f"{url}/lab/workspaces/{source.stem}/tree/{name}?token={TOKEN}&reset")
         self.wait_for(lambda: self.find(".jp-Notebook .jp-Cell"), 60, "the notebook to open")
-        self.wait_for(self.kernel_idle, 60, "the kernel to start")
+        self.wait_for(self.kernel_ready, 90, "the kernel to start")
 
     def find(self, css: str) -> list:
         return self.driver.find_elements(self.By.CSS_SELECTOR, css)
@@ -123,6 +127,15 @@ class Notebook:
             time.sleep(0.5)
         self.screenshot("timeout")
         pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+    def kernel_ready(self) -> bool:
+        """Idle, with no dialog in the way. On a slow machine JupyterLab sometimes asks
+        which kernel to start although the notebook names one: take its default."""
+        for dialog in self.find(".jp-Dialog"):
+            if "Select Kernel" in dialog.text:
+                dialog.find_element(self.By.CSS_SELECTOR, ".jp-mod-accept").click()
+                return False
+        return self.kernel_idle() and not self.find(".jp-Dialog")
 
     def kernel_idle(self) -> bool:
         status = self.driver.execute_script(
@@ -188,3 +201,26 @@ def test_the_page_reader_sees_an_error_when_there_is_one(browser, lab, tmp_path)
     notebook.run_all()
     assert "before" in notebook.printed()
     assert any("ZeroDivisionError" in e for e in notebook.errors())
+
+
+def test_attention_viewer_renders_and_answers_a_click(browser, lab):
+    """Lesson 03's viewer: choosing another layer redraws the heatmap for it."""
+    from selenium.webdriver.support.ui import Select
+
+    notebook = Notebook(browser, lab, ROOT / "solutions" / "03_attention.ipynb")
+    notebook.run_all()
+    assert notebook.errors() == []
+    select = notebook.wait_for(
+        lambda: notebook.find_in_notebook(".widget-dropdown select"), 30, "the layer dropdown")[0]
+    def image_source() -> str:
+        images = notebook.find_in_notebook(".widget-output img")
+        return images[0].get_attribute("src") if images else ""
+
+    before = notebook.wait_for(image_source, 30, "the first heatmap")
+    assert before.startswith("data:image/png")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", select)
+    Select(select).select_by_visible_text("3")
+    after = notebook.wait_for(lambda: (s := image_source()) != before and s, 30,
+                              "the heatmap of layer 3")
+    assert after.startswith("data:image/png")
+    assert notebook.screenshot("03_attention_viewer").stat().st_size > 10_000

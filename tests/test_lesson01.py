@@ -486,6 +486,7 @@ def test_decode_that_fails_on_a_partial_character():
     result = verdict(buggy, "decode_tokens")
     assert not result.passed
     assert "invalid UTF-8" in result.message and "UnicodeDecodeError" in result.message
+    assert "Likely bug: decoding is strict" in result.message
 
 
 def test_decode_dropping_broken_bytes():

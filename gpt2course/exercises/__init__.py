@@ -13,7 +13,7 @@ from .core import Case, Diagnosis, Exercise, Verdict, close, exact, frequencies_
 # One module per lesson; each defines EXERCISES, a tuple in the order the notebook asks them.
 LESSON_MODULES = (
     "lesson01_tokenizer", "lesson02_embeddings", "lesson03_attention", "lesson04_mlp",
-    "lesson05_blocks",
+    "lesson05_blocks", "lesson06_sampling",
 )
 
 __all__ = [

@@ -704,6 +704,8 @@ DECODE_TOKENS = Exercise(
         ("byte_ids were not used: the token byte_ids[b] stands for the byte b.",
          _decode_with("identity")),
     ),
+    error_hints=(("UnicodeDecodeError", "decoding is strict: bytes.decode('utf-8') fails on a "
+                  "character cut in two. Use .decode('utf-8', errors='replace')."),),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
 

@@ -1,0 +1,102 @@
+"""The model the lessons generate text with: OpenAI's GPT-2 if we can get it, else our own.
+
+``course_model()`` tries, in this order:
+
+1. OpenAI's GPT-2 (124M) from the Hugging Face cache on this machine (no network needed);
+2. OpenAI's GPT-2 downloaded from the Hugging Face Hub (about 550 MB, once);
+3. the course's small GPT-2 trained on Tiny Shakespeare (lesson 07): loaded from
+   ``cache_dir()/shakespeare-gpt2`` if it was saved there before, else trained now
+   (about 2 minutes on a laptop CPU) and saved there for next time.
+
+Set ``GPT2COURSE_NO_PRETRAINED=1`` to skip OpenAI's GPT-2 (tests and CI do this,
+so their outputs do not depend on the network).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .data import cache_dir
+from .errors import CourseError
+from .model import GPT2
+from .train import TrainConfig, read_train_config, save_checkpoint, train
+from .weights import CONFIG_FILE, WEIGHTS_FILE, hub_id, hub_reachable, load_pretrained
+
+NO_PRETRAINED_VAR = "GPT2COURSE_NO_PRETRAINED"
+OPENAI_MODEL = "gpt2"
+SHAKESPEARE_FOLDER = "shakespeare-gpt2"
+
+OPENAI_LINE = "Using OpenAI's GPT-2 (124M parameters)"
+FALLBACK_LINE = (
+    "using the course's small GPT-2 trained on Tiny Shakespeare instead (lesson 07; "
+    "trained once in about 2 minutes, then loaded from {folder})."
+)
+
+
+def course_model(*, verbose: bool = True, config: TrainConfig | None = None) -> tuple[GPT2, str]:
+    """Return ``(model in eval mode, one line saying which model it is and why)``.
+
+    verbose: also print that line.
+    config: the training settings of the fallback model (default ``TrainConfig()``);
+    tests pass tiny ones. A saved fallback model is reused only if it was trained
+    with exactly these settings; otherwise it is trained again.
+    """
+    model, line = _openai_gpt2()
+    if model is None:
+        model = shakespeare_model(config or TrainConfig())
+    if verbose:
+        print(line, flush=True)
+    return model, line
+
+
+def shakespeare_model(config: TrainConfig | None = None) -> GPT2:
+    """The small Shakespeare GPT-2: from the cache if it is there and matches, else trained now."""
+    config = config or TrainConfig()
+    folder = shakespeare_folder()
+    if read_train_config(folder) == config:
+        try:
+            return load_pretrained(folder)
+        except CourseError:
+            pass  # damaged (e.g. a save cut short): train it again below
+    model, history = train(config)
+    save_checkpoint(model, folder, train_config=config, history=history)
+    return model
+
+
+def shakespeare_folder() -> Path:
+    """Where the small Shakespeare GPT-2 is kept: ``cache_dir()/shakespeare-gpt2``."""
+    return cache_dir() / SHAKESPEARE_FOLDER
+
+
+def _openai_gpt2() -> tuple[GPT2 | None, str]:
+    """OpenAI's GPT-2 and the line to print, or (None, why not + what is used instead)."""
+    fallback = FALLBACK_LINE.format(folder=shakespeare_folder())
+    if os.environ.get(NO_PRETRAINED_VAR, "") not in ("", "0"):
+        return None, f"{NO_PRETRAINED_VAR} is set: {fallback}"
+    cached = _cached_openai_folder()
+    if cached is not None:
+        try:  # a local folder: no network, no retries
+            return load_pretrained(cached), f"{OPENAI_LINE}, from the Hugging Face cache."
+        except CourseError:
+            pass  # a damaged cache: try the Hub as if nothing were cached
+    if not hub_reachable():
+        return None, f"No internet and no cached copy of OpenAI's GPT-2: {fallback}"
+    try:
+        return load_pretrained(OPENAI_MODEL), f"{OPENAI_LINE}, from the Hugging Face Hub."
+    except CourseError as err:
+        return None, f"Could not download OpenAI's GPT-2 ({err}): {fallback}"
+
+
+def _cached_openai_folder() -> Path | None:
+    """The Hugging Face cache folder holding GPT-2's weights and config, if both are there."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = [try_to_load_from_cache(hub_id(OPENAI_MODEL), name)
+             for name in (WEIGHTS_FILE, CONFIG_FILE)]
+    if not all(isinstance(path, str) for path in found):
+        return None  # not cached (None) or cached as "does not exist" (a sentinel object)
+    weights, config = (Path(p) for p in found)
+    return weights.parent if weights.parent == config.parent else None

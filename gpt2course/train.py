@@ -1,0 +1,388 @@
+"""Train a small GPT-2 on Tiny Shakespeare: one loop for the notebook, the script and torchrun.
+
+In a notebook::
+
+    from gpt2course.train import TrainConfig, train, save_checkpoint
+    model, history = train(TrainConfig(steps=100))
+    save_checkpoint(model, "shakespeare-gpt2")   # load it back with load_pretrained(folder)
+
+From a shell (one process), and on N GPUs or CPU processes with PyTorch's DDP::
+
+    python -m gpt2course.train --steps 300 --out shakespeare-gpt2
+    torchrun --nproc_per_node=N -m gpt2course.train --steps 300
+
+Under ``torchrun`` every process (a "rank") holds a full copy of the model and
+trains on its own random batches. After each backward pass, DDP averages the
+gradients over all ranks, so every copy takes the same optimizer step and the
+copies stay identical. One step then learns from N times as many tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import functools
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from safetensors.torch import save_file
+from torch.nn.parallel import DistributedDataParallel
+
+from .config import GPT2Config
+from .data import get_batch, tiny_shakespeare, train_val_split
+from .errors import CourseError, InputError
+from .model import GPT2
+from .vocab import gpt2_encoding
+from .weights import CONFIG_FILE, WEIGHTS_FILE, to_hf_state_dict
+
+TRAIN_CONFIG_FILE = "train_config.json"  # how a saved model was trained (and its final val loss)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run. The defaults train in about 2 minutes on 2 CPU cores."""
+
+    # The model: a GPT-2 like OpenAI's, only smaller. It keeps GPT-2's full vocabulary,
+    # so GPT-2's tokenizer, generate() and load_pretrained() work with it unchanged.
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads per block
+    n_embd: int = 128  # C: width of each token's vector
+    block_size: int = 64  # T: tokens per training window; also the model's n_positions
+    dropout: float = 0.0  # no dropout: the run is far too short to overfit
+    # The data.
+    batch_size: int = 16  # B: windows per step (per process under torchrun)
+    val_fraction: float = 0.1  # the last 10% of the text is held out for validation
+    # The optimizer: AdamW, with a short warmup and then a cosine decay of the learning rate.
+    steps: int = 300  # optimizer steps
+    lr: float = 3e-3  # peak learning rate; small models tolerate a large one
+    min_lr: float = 3e-4  # the learning rate at the last step
+    warmup_steps: int = 20  # steps to ramp the learning rate up to lr: early gradients are noisy
+    weight_decay: float = 0.1  # pulls weight matrices towards 0; biases and LayerNorm exempt
+    grad_clip: float = 1.0  # rescale the gradient if its norm is larger (0 = never)
+    # Measuring progress.
+    eval_interval: int = 50  # compute the validation loss every this many steps (and at the end)
+    eval_batches: int = 8  # validation batches per evaluation: more is steadier but slower
+    seed: int = 1337  # fixes the initial weights and the batches: same settings, same model
+    device: str = "auto"  # "cpu", "cuda", "cuda:1", ... or "auto" (a GPU if there is one)
+
+    def __post_init__(self) -> None:
+        for name in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "steps",
+                     "eval_interval", "eval_batches"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"TrainConfig.{name} must be a whole number >= 1, not {value!r}.")
+        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) \
+                or self.warmup_steps < 0:
+            raise InputError(f"warmup_steps must be a whole number >= 0, not {self.warmup_steps}.")
+        if not self.lr > 0:
+            raise InputError(f"lr must be > 0 (e.g. 3e-3), not {self.lr!r}.")
+        if not 0 <= self.min_lr <= self.lr:
+            raise InputError(f"min_lr must be between 0 and lr ({self.lr}), not {self.min_lr!r}.")
+        for name in ("weight_decay", "grad_clip"):
+            if not getattr(self, name) >= 0:
+                raise InputError(f"TrainConfig.{name} must be >= 0, not {getattr(self, name)!r}.")
+        if not 0.0 < self.val_fraction < 1.0:
+            raise InputError(f"val_fraction must be between 0 and 1, not {self.val_fraction!r}.")
+        self.model_config()  # checks n_embd % n_head and dropout
+
+    def model_config(self) -> GPT2Config:
+        """The GPT-2 these settings train: full GPT-2 vocabulary, context of block_size."""
+        return GPT2Config(
+            n_layer=self.n_layer, n_head=self.n_head, n_embd=self.n_embd,
+            n_positions=self.block_size, dropout=self.dropout,
+        )
+
+
+@dataclass
+class History:
+    """What happened during training, for plots and reports. Losses are in nats per token."""
+
+    steps: list[int] = field(default_factory=list)  # 1, 2, 3, ...
+    train_loss: list[float] = field(default_factory=list)  # loss of each step's batch
+    val_steps: list[int] = field(default_factory=list)  # steps at which val loss was measured
+    val_loss: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # wall-clock time of the whole run
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=1)
+def shakespeare_tokens() -> torch.Tensor:
+    """Tiny Shakespeare as GPT-2 token ids: about 338,000 of them, shape ``(N,)``."""
+    ids = gpt2_encoding().encode_ordinary(tiny_shakespeare())
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def unigram_entropy(ids: torch.Tensor) -> float:
+    """The loss (nats per token) of the best model that ignores context.
+
+    Such a model always predicts each token with its frequency p(v) in ``ids``;
+    its average loss is then the entropy  -sum_v p(v) log p(v).  A language model
+    only uses context if it beats this number.
+    """
+    counts = torch.bincount(ids.flatten())
+    p = counts[counts > 0].double() / counts.sum()
+    return float(-(p * p.log()).sum())
+
+
+# ---------------------------------------------------------------------------- training
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Learning rate for ``step`` (0-based): linear warmup, then cosine decay to ``min_lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - 1 - cfg.warmup_steps)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW that decays only matrices (weights, embeddings), not biases or LayerNorm gains.
+
+    Weight decay keeps big matrices small; a bias or a LayerNorm gain is one
+    number per channel, and pulling it towards 0 only hurts.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+    ]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
+
+
+@torch.no_grad()
+def evaluate(model: GPT2, data: torch.Tensor, cfg: TrainConfig) -> float:
+    """Average loss over ``cfg.eval_batches`` batches of ``data``, always the same windows.
+
+    The windows are drawn with a fixed seed, so two evaluations differ only
+    because the model changed, not because they saw different text.
+    """
+    was_training = model.training
+    model.eval()  # dropout off
+    generator = torch.Generator().manual_seed(cfg.seed)
+    device = next(model.parameters()).device
+    total = 0.0
+    for _ in range(cfg.eval_batches):
+        x, y = get_batch(data, cfg.batch_size, cfg.block_size, generator)
+        _, loss = model(x.to(device), y.to(device))
+        total += loss.item()
+    model.train(was_training)
+    return total / cfg.eval_batches
+
+
+def train(
+    cfg: TrainConfig = TrainConfig(),
+    *,
+    on_step: Callable[[int, History], None] | None = None,
+    progress: bool = True,
+    data: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> tuple[GPT2, History]:
+    """Train a fresh GPT-2 with ``cfg``; return ``(model in eval mode, history)``.
+
+    on_step: called as ``on_step(step, history)`` after every step (e.g. to update a plot).
+    progress: show a progress bar.
+    data: ``(train_ids, val_ids)``; default: Tiny Shakespeare, split by ``cfg.val_fraction``.
+
+    Under ``torchrun`` (when ``torch.distributed`` is initialised, see ``main``), the
+    gradients are averaged over all processes with DDP; only rank 0 evaluates,
+    shows progress and calls ``on_step``.
+    """
+    rank, world = _rank_and_world()
+    device = _device(cfg.device)
+    train_ids, val_ids = data if data is not None else train_val_split(
+        shakespeare_tokens(), cfg.val_fraction
+    )
+    for name, ids in (("training", train_ids), ("validation", val_ids)):
+        if len(ids) < cfg.block_size + 1:
+            raise InputError(
+                f"The {name} data has {len(ids)} tokens; one window needs "
+                f"block_size + 1 = {cfg.block_size + 1}. Use a smaller block_size."
+            )
+
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank
+    model = GPT2(cfg.model_config()).to(device)
+    model.train()
+    # Each rank draws different batches; together they see world * batch_size windows a step.
+    batches = torch.Generator().manual_seed(cfg.seed + 1 + rank)
+    ddp = DistributedDataParallel(model) if world > 1 else None
+    optimizer = make_optimizer(model, cfg)
+    history = History()
+    lead = rank == 0
+    bar = _progress_bar(cfg.steps, enabled=progress and lead)
+    started = time.perf_counter()
+
+    for step in range(cfg.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, cfg)
+        x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches)  # (B, T) each
+        with torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda"):
+            _, loss = (ddp or model)(x.to(device), y.to(device))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # with DDP, this also averages the gradients over the ranks
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+
+        loss = loss.detach()
+        if world > 1:  # report the loss averaged over all ranks' batches
+            dist.all_reduce(loss, op=dist.ReduceOp.SUM)
+            loss /= world
+        history.steps.append(step + 1)
+        history.train_loss.append(loss.item())
+        if lead and ((step + 1) % cfg.eval_interval == 0 or step + 1 == cfg.steps):
+            history.val_steps.append(step + 1)
+            history.val_loss.append(evaluate(model, val_ids, cfg))
+        if lead:
+            postfix = {"loss": f"{history.train_loss[-1]:.2f}"}
+            if history.val_loss:
+                postfix["val"] = f"{history.val_loss[-1]:.2f}"
+            bar.set_postfix(postfix, refresh=False)
+            bar.update(1)
+            if on_step is not None:
+                on_step(step + 1, history)
+    bar.close()
+    history.seconds = time.perf_counter() - started
+    return model.eval(), history
+
+
+# ---------------------------------------------------------------------------- checkpoints
+
+
+def save_checkpoint(
+    model: GPT2,
+    folder: str | os.PathLike,
+    *,
+    train_config: TrainConfig | None = None,
+    history: History | None = None,
+) -> Path:
+    """Save ``model`` as a Hugging Face style GPT-2 checkpoint; return the folder.
+
+    The folder gets ``model.safetensors`` and ``config.json``, the same files
+    OpenAI's GPT-2 has on the Hugging Face Hub, so ``load_pretrained(folder)``
+    and ``gpt2course generate --model folder`` load it like any GPT-2. With
+    ``train_config``, also ``train_config.json``: how it was trained.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    # safetensors holds plain tensors, no pickled code: loading it cannot run anything.
+    state = {name: t.detach().cpu() for name, t in to_hf_state_dict(model).items()}
+    save_file(state, folder / WEIGHTS_FILE, metadata={"format": "pt"})
+    (folder / CONFIG_FILE).write_text(json.dumps(model.config.to_hf_dict(), indent=2) + "\n")
+    if train_config is not None:
+        info: dict = {"train_config": asdict(train_config)}
+        if history is not None and history.val_loss:
+            info["val_loss"] = history.val_loss[-1]
+        (folder / TRAIN_CONFIG_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    return folder
+
+
+def read_train_config(folder: str | os.PathLike) -> TrainConfig | None:
+    """The ``TrainConfig`` saved beside a checkpoint, or None if there is none (or it is bad)."""
+    path = Path(folder) / TRAIN_CONFIG_FILE
+    try:
+        return TrainConfig(**json.loads(path.read_text())["train_config"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _rank_and_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _device(name: str) -> torch.device:
+    """Turn ``cfg.device`` into a device; under torchrun each rank takes its own GPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {name!r}.") \
+            from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError("device='cuda' was asked for, but PyTorch sees no GPU here.")
+        if device.index is None:
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return device
+
+
+def _progress_bar(total: int, *, enabled: bool):
+    from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
+
+    return tqdm(total=total, desc="training", unit="step", disable=not enabled)
+
+
+# ---------------------------------------------------------------------------- command line
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m gpt2course.train",
+        description="Train a small GPT-2 on Tiny Shakespeare and save it as a GPT-2 checkpoint. "
+        "Run it with torchrun --nproc_per_node=N to train on N processes with DDP.",
+    )
+    for f in dataclasses.fields(TrainConfig):
+        kind = {"int": int, "float": float, "str": str}[str(f.type)]
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,
+                            metavar=str(f.type).upper(), help=f"(default: {f.default})")
+    parser.add_argument("--out", default="shakespeare-gpt2",
+                        help="folder to save the checkpoint in (default: shakespeare-gpt2)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m gpt2course.train``; under ``torchrun`` it trains with DDP."""
+    args = vars(_parser().parse_args(argv))
+    out, quiet = args.pop("out"), args.pop("no_progress")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    try:
+        cfg = TrainConfig(**args)
+        if distributed:
+            # torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT;
+            # init_process_group reads them. gloo works on CPUs, nccl between GPUs.
+            device = _device(cfg.device)
+            if device.type == "cuda":
+                torch.cuda.set_device(device)
+            dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        rank, world = _rank_and_world()
+        if rank == 0:
+            print(f"Training a {cfg.n_layer}-layer GPT-2 (n_embd {cfg.n_embd}) for {cfg.steps} "
+                  f"steps on {world} process(es), {world * cfg.batch_size} windows of "
+                  f"{cfg.block_size} tokens per step.", flush=True)
+        model, history = train(cfg, progress=not quiet)
+        if rank == 0:
+            base = unigram_entropy(train_val_split(shakespeare_tokens(), cfg.val_fraction)[0])
+            folder = save_checkpoint(model, out, train_config=cfg, history=history)
+            print(f"val loss {history.val_loss[-1]:.3f} (unigram baseline {base:.3f}) "
+                  f"after {history.seconds:.0f} s; saved to {folder}", flush=True)
+        if distributed:
+            # DDP kept the copies identical: every rank prints the same checksum.
+            checksum = sum(p.double().sum().item() for p in model.parameters())
+            print(f"rank {rank} of {world}: done, weights checksum {checksum:.12e}", flush=True)
+            dist.barrier()  # nobody leaves before rank 0 has saved
+    except CourseError as err:
+        print(f"gpt2course.train: {err}", file=sys.stderr)
+        return 2
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
