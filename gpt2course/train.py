@@ -33,7 +33,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from safetensors.torch import save_file
+from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .config import GPT2Config
@@ -71,6 +73,7 @@ class TrainConfig:
     eval_interval: int = 50  # compute the validation loss every this many steps (and at the end)
     eval_batches: int = 8  # validation batches per evaluation: more is steadier but slower
     seed: int = 1337  # fixes the initial weights and the batches: same settings, same model
+    present_only: bool = True  # score only tokens that occur in the data: same loss, ~2.5x faster
     device: str = "auto"  # "cpu", "cuda", "cuda:1", ... or "auto" (a GPU if there is one)
 
     def __post_init__(self) -> None:
@@ -132,6 +135,60 @@ def unigram_entropy(ids: torch.Tensor) -> float:
     counts = torch.bincount(ids.flatten())
     p = counts[counts > 0].double() / counts.sum()
     return float(-(p * p.log()).sum())
+
+
+# ---------------------------------------------------------------------------- the loss
+
+
+class PresentTokensLoss(nn.Module):
+    """The model's next-token loss over all 50,257 tokens, computed about 2.5x faster.
+
+    Tiny Shakespeare uses about 11,700 of GPT-2's tokens. The other ("absent")
+    tokens never occur as inputs or targets, so all the model must learn about them
+    is "they do not come next". We let all absent tokens share one embedding row,
+    ``absent_row``. With the head tied to the embeddings, each absent token then has
+    the same logit ``h @ absent_row``, and together they add
+    ``n_absent * exp(h @ absent_row)`` to the softmax's denominator: one extra
+    column with logit ``h @ absent_row + log(n_absent)`` stands for all of them.
+    That is the exact loss of the model whose absent rows all equal ``absent_row``
+    (``write_absent_rows`` makes ``model`` that model), while scoring 4x fewer tokens.
+    """
+
+    def __init__(self, model: GPT2, present: Tensor) -> None:
+        super().__init__()
+        self.model = model
+        device = model.wte.weight.device
+        is_absent = torch.ones(model.config.vocab_size, dtype=torch.bool)
+        is_absent[present] = False
+        # position of each present token among the present ones (-1 for absent tokens)
+        column = torch.full((model.config.vocab_size,), -1, dtype=torch.long)
+        column[present] = torch.arange(len(present))
+        self.register_buffer("present", present.to(device), persistent=False)
+        self.register_buffer("is_absent", is_absent.to(device), persistent=False)
+        self.register_buffer("column", column.to(device), persistent=False)
+        n_absent = int(is_absent.sum())
+        self.log_absent = math.log(n_absent) if n_absent else None
+        self.absent_row = nn.Parameter(torch.zeros(model.config.n_embd, device=device))
+        self.write_absent_rows()
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        """Mean next-token loss of inputs ``x`` and targets ``y``, both ``(B, T)``."""
+        m = self.model
+        B, T = x.shape
+        h = m.drop(m.wte(x) + m.wpe(torch.arange(T, device=x.device)))  # as GPT2.forward
+        for block in m.h:
+            h = block(h)
+        h = m.ln_f(h)  # (B, T, C)
+        logits = F.linear(h, m.wte.weight[self.present])  # (B, T, n_present)
+        if self.log_absent is not None:
+            absent = h @ self.absent_row + self.log_absent  # (B, T)
+            logits = torch.cat([logits, absent[..., None]], dim=-1)  # (B, T, n_present + 1)
+        return F.cross_entropy(logits.flatten(0, 1), self.column[y].flatten())
+
+    @torch.no_grad()
+    def write_absent_rows(self) -> None:
+        """Copy ``absent_row`` into every absent token's row of the model's embeddings."""
+        self.model.wte.weight[self.is_absent] = self.absent_row.to(self.model.wte.weight.dtype)
 
 
 # ---------------------------------------------------------------------------- training
@@ -211,10 +268,16 @@ def train(
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank
     model = GPT2(cfg.model_config()).to(device)
     model.train()
+    present_loss: PresentTokensLoss | None = None
+    loss_of: nn.Module = _PlainLoss(model)  # what DDP wraps and backward() starts from
+    if cfg.present_only:
+        present_loss = PresentTokensLoss(model, torch.unique(torch.cat([train_ids, val_ids])))
+        loss_of = present_loss
     # Each rank draws different batches; together they see world * batch_size windows a step.
     batches = torch.Generator().manual_seed(cfg.seed + 1 + rank)
-    ddp = DistributedDataParallel(model) if world > 1 else None
-    optimizer = make_optimizer(model, cfg)
+    if world > 1:  # DDP's hooks average the gradients during backward()
+        loss_of = DistributedDataParallel(loss_of, broadcast_buffers=False)
+    optimizer = make_optimizer(loss_of, cfg)  # the model's weights (and absent_row)
     history = History()
     lead = rank == 0
     bar = _progress_bar(cfg.steps, enabled=progress and lead)
@@ -225,7 +288,7 @@ def train(
             group["lr"] = lr_at(step, cfg)
         x, y = get_batch(train_ids, cfg.batch_size, cfg.block_size, batches)  # (B, T) each
         with torch.autocast(device.type, torch.bfloat16, enabled=device.type == "cuda"):
-            _, loss = (ddp or model)(x.to(device), y.to(device))
+            loss = loss_of(x.to(device), y.to(device))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # with DDP, this also averages the gradients over the ranks
         if cfg.grad_clip > 0:
@@ -238,7 +301,10 @@ def train(
             loss /= world
         history.steps.append(step + 1)
         history.train_loss.append(loss.item())
-        if lead and ((step + 1) % cfg.eval_interval == 0 or step + 1 == cfg.steps):
+        last = step + 1 == cfg.steps
+        if present_loss is not None and (last or (step + 1) % cfg.eval_interval == 0):
+            present_loss.write_absent_rows()  # make `model` the model that loss_of trains
+        if lead and ((step + 1) % cfg.eval_interval == 0 or last):
             history.val_steps.append(step + 1)
             history.val_loss.append(evaluate(model, val_ids, cfg))
         if lead:
@@ -297,6 +363,17 @@ def read_train_config(folder: str | os.PathLike) -> TrainConfig | None:
 # ---------------------------------------------------------------------------- helpers
 
 
+class _PlainLoss(nn.Module):
+    """``model(x, y)``'s loss, as a module of its own so DDP can wrap either loss."""
+
+    def __init__(self, model: GPT2) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.model(x, y)[1]
+
+
 def _rank_and_world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
@@ -336,9 +413,13 @@ def _parser() -> argparse.ArgumentParser:
         "Run it with torchrun --nproc_per_node=N to train on N processes with DDP.",
     )
     for f in dataclasses.fields(TrainConfig):
+        flag = f"--{f.name.replace('_', '-')}"
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            continue
         kind = {"int": int, "float": float, "str": str}[str(f.type)]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default,
-                            metavar=str(f.type).upper(), help=f"(default: {f.default})")
+        parser.add_argument(flag, type=kind, default=f.default, metavar=str(f.type).upper(),
+                            help=f"(default: {f.default})")
     parser.add_argument("--out", default="shakespeare-gpt2",
                         help="folder to save the checkpoint in (default: shakespeare-gpt2)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

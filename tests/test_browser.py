@@ -147,17 +147,41 @@ class Notebook:
     def run_all(self, timeout: float = 300) -> None:
         dialogs = [d.text for d in self.find(".jp-Dialog")]
         assert not dialogs, f"JupyterLab shows a dialog: {dialogs}"
-        menu = next(m for m in self.find(".lm-MenuBar-item") if m.text == "Run")
-        menu.click()
-        self.wait_for(lambda: self.find('li.lm-Menu-item[data-command="runmenu:run-all"]'),
-                      10, "the Run menu")[0].click()
+        def started() -> bool:
+            return any("*" in p or any(c.isdigit() for c in p) for p in self.prompts())
 
-        def finished() -> bool:
-            prompts = [p.text for p in self.find_in_notebook(".jp-CodeCell .jp-InputPrompt")]
-            return bool(prompts) and not any("*" in p or p.strip() in ("[ ]:", "")
-                                             for p in prompts) and self.kernel_idle()
+        for _ in range(3):  # on a busy machine the first click can come too early
+            menu = next(m for m in self.find(".lm-MenuBar-item") if m.text == "Run")
+            menu.click()
+            self.wait_for(lambda: self.find('li.lm-Menu-item[data-command="runmenu:run-all"]'),
+                          10, "the Run menu")[0].click()
+            deadline = time.time() + 20
+            while time.time() < deadline and not started():
+                time.sleep(0.5)
+            if started():
+                break
 
-        self.wait_for(finished, timeout, "every cell to run")
+        quiet = [0]  # polls in a row with the kernel idle and no cell queued
+
+        def settled() -> bool:
+            running = any("*" in p for p in self.prompts())
+            quiet[0] = quiet[0] + 1 if self.kernel_idle() and not running else 0
+            return quiet[0] >= 4
+
+        self.wait_for(settled, timeout, "every cell to run")
+        not_run = [i for i, p in enumerate(self.prompts()) if not any(c.isdigit() for c in p)]
+        assert not not_run, (f"code cells {not_run} did not run; errors on the page: "
+                             f"{self.errors()}")
+
+    def prompts(self) -> list[str]:
+        """The execution prompts of the code cells: "[3]:", "[*]:" (running), "[ ]:"."""
+        return self._texts(".jp-CodeCell .jp-InputPrompt")
+
+    def _texts(self, css: str) -> list[str]:
+        # Read in one script: cells re-render while they run, so element handles go stale.
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);",
+            f".jp-NotebookPanel:not(.lm-mod-hidden) {css}")
 
     def printed(self) -> str:
         """Everything the cells printed (stdout), as the page shows it."""
@@ -169,8 +193,7 @@ class Notebook:
                 if "Error" in t or "Traceback" in t]
 
     def _outputs(self, mime: str) -> list[str]:
-        return [o.text for o in
-                self.find_in_notebook(f'.jp-OutputArea-output[data-mime-type="{mime}"]')]
+        return self._texts(f'.jp-OutputArea-output[data-mime-type="{mime}"]')
 
     def screenshot(self, label: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -447,20 +447,18 @@ def test_grader_scores_lesson06(tmp_path):
                             hide=(str(ROOT / "solutions"),))
     assert good.error is None and {e.id: e.score for e in good.exercises} == FULL, good
     no_temperature = SAMPLE + FILTERS + "    probs = torch.softmax(logits, -1)\n" + DRAW
-    cheat = SAMPLE + ("    from gpt2course.sampling import sample_next\n"
-                      "    return sample_next(logits, temperature=temperature, top_k=top_k,"
-                      " top_p=top_p, generator=generator)\n")
+    cheat = ("def temperature_probs(logits, temperature):\n"
+             "    from gpt2course.sampling import next_token_probs\n"
+             "    return next_token_probs(logits, temperature=temperature)\n")
     bad = grade_submission(
         _submission(tmp_path / "b.ipynb", **{"06_sample_token": no_temperature,
-                                             "06_top_k_logits": cheat.replace(
-                                                 "sample_token", "top_k_logits")}),
+                                             "06_temperature_probs": cheat}),
         lessons, seed=7, limits=FAST, hide=(str(ROOT / "solutions"),))
     scores = {e.id: e.score for e in bad.exercises}
-    assert scores["06.sample_token"] == 0.0 and scores["06.top_k_logits"] == 0.0
-    assert scores["06.temperature_probs"] == FULL["06.temperature_probs"]
+    assert scores == {**FULL, "06.sample_token": 0.0, "06.temperature_probs": 0.0}, bad
     messages = {e.id: e.message for e in bad.exercises}
     assert "the temperature is not used" in messages["06.sample_token"]
-    assert "cannot be used" in messages["06.top_k_logits"], messages["06.top_k_logits"]
+    assert "'gpt2course' cannot be used" in messages["06.temperature_probs"]
 
 
 # --- the explorer -------------------------------------------------------------------------

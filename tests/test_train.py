@@ -13,7 +13,9 @@ import torch
 
 from gpt2course import pretrained
 from gpt2course.errors import InputError
+from gpt2course.model import GPT2
 from gpt2course.train import (
+    PresentTokensLoss,
     TrainConfig,
     evaluate,
     lr_at,
@@ -48,6 +50,33 @@ def test_training_lowers_the_loss():
     assert last < first - 2.0
     assert history.val_loss[-1] < first - 2.0
     assert not model.training
+
+
+def test_present_tokens_loss_is_the_full_vocabulary_loss():
+    cfg = TrainConfig(**TINY)
+    torch.manual_seed(0)
+    model = GPT2(cfg.model_config())
+    present = torch.tensor([3, 17, 198, 500, 50256])
+    loss_of = PresentTokensLoss(model, present)
+    with torch.no_grad():
+        loss_of.absent_row.normal_(std=0.5)  # as if trained: absent logits are not 0
+    loss_of.write_absent_rows()
+    x = present[torch.randint(0, 5, (3, 16))]
+    y = present[torch.randint(0, 5, (3, 16))]
+    fast, full = loss_of(x, y), model(x, y)[1]
+    assert fast.item() == pytest.approx(full.item(), rel=1e-5)
+    assert 4 < full.item() < 20  # a real loss, not a degenerate one
+
+
+def test_present_only_training_leaves_one_shared_row_for_absent_tokens():
+    model, history = train(TrainConfig(**TINY, steps=3, eval_interval=3), progress=False)
+    absent = ~torch.isin(torch.arange(50257), shakespeare_tokens())
+    rows = model.wte.weight[absent]  # (n_absent, C)
+    assert 30_000 < len(rows) and torch.equal(rows, rows[:1].expand_as(rows))
+    assert rows[0].abs().sum() > 0  # the shared row was trained, not left at 0
+    _, plain = train(TrainConfig(**TINY, steps=3, eval_interval=3, present_only=False),
+                     progress=False)
+    assert plain.train_loss[0] == pytest.approx(history.train_loss[0], abs=0.02)
 
 
 def test_training_is_reproducible():

@@ -29,8 +29,7 @@ def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _inf() -> float:
-    return float("-inf")
+NEG_INF = float("-inf")  # the logit of a dropped token: softmax gives it probability 0
 
 
 # --- comparisons -------------------------------------------------------------------------------
@@ -207,7 +206,7 @@ def _keep_top(logits: Tensor, k: int, *, largest: bool = True, fill: float | Non
     k = max(1, min(k, logits.size(-1)))
     indices = torch.topk(logits, k, dim=-1, largest=largest).indices
     keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, indices, True)
-    return logits.masked_fill(~keep, _inf() if fill is None else fill)
+    return logits.masked_fill(~keep, NEG_INF if fill is None else fill)
 
 
 TOP_K = Exercise(
@@ -272,7 +271,7 @@ def _nucleus(logits: Tensor, p: float, *, drop_crossing: bool = False, ascending
              unsorted: bool = False, fill: float | None = None,
              keep_sorted: bool = False) -> Tensor:
     """Top-p written out, with one of the usual mistakes switched on."""
-    fill = _inf() if fill is None else fill
+    fill = NEG_INF if fill is None else fill
     if unsorted:
         order = torch.arange(logits.size(-1)).expand_as(logits)
         ranked = logits

@@ -91,14 +91,16 @@ class NextTokenExplorer:
         self.generator = torch.Generator().manual_seed(seed)  # draws repeat from run to run
         self.candidates: list[Candidate] = []
         wide = w.Layout(width="95%")
+        named = {"description_width": "initial"}  # show "temperature" in full
         self.prompt = w.Text(value=prompt, description="prompt", layout=wide,
                              continuous_update=False,
                              placeholder="empty: start from <|endoftext|>")
         self.temperature = w.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.05,
-                                         description="temperature", readout_format=".2f")
-        self.top_k = w.IntSlider(value=0, min=0, max=50, description="top-k")
+                                         description="temperature", readout_format=".2f",
+                                         style=named)
+        self.top_k = w.IntSlider(value=0, min=0, max=50, description="top-k", style=named)
         self.top_p = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
-                                   description="top-p", readout_format=".2f")
+                                   description="top-p", readout_format=".2f", style=named)
         self.sample = w.Button(description="sample a token", icon="random")
         self.status = w.Label()
         self.buttons, self.bars, self.labels, rows = [], [], [], []
@@ -117,8 +119,10 @@ class NextTokenExplorer:
             control.observe(lambda _: self.update(), names="value")
         help_line = w.HTML("<small>top-k 0 and top-p 1.00 mean off. Click a token to add it "
                            "to the prompt.</small>")
-        self.box = w.VBox([self.prompt, w.HBox([self.temperature, self.top_k, self.top_p]),
-                           help_line, *rows, w.HBox([self.sample, self.status])])
+        model_line = w.Label(description)
+        sliders = w.HBox([self.temperature, self.top_k, self.top_p])
+        self.box = w.VBox([model_line, self.prompt, sliders, help_line, *rows,
+                           w.HBox([self.sample, self.status])])
         self.box.add_class("gpt2course-explorer")
         self.update()
 
@@ -136,10 +140,10 @@ class NextTokenExplorer:
             button.description = visible(cand.text)
             button.tooltip = f"token id {cand.token_id}: click to add it"
             bar.value = cand.prob
-            label.value = f"{cand.prob:.1%}"
+            label.value = f"{cand.prob:.1%}" if cand.prob == 0 or cand.prob >= 0.001 \
+                else "<0.1%"
         shown = sum(c.prob for c in self.candidates)
-        self.status.value = f"these {SHOWN} tokens hold {shown:.1%} of the probability. " + \
-            self.description
+        self.status.value = f"The {SHOWN} tokens shown hold {shown:.1%} of the probability."
 
     def append(self, text: str) -> None:
         """Add ``text`` to the end of the prompt (which updates the candidates)."""
