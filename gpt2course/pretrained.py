@@ -30,7 +30,7 @@ SHAKESPEARE_FOLDER = "shakespeare-gpt2"
 OPENAI_LINE = "Using OpenAI's GPT-2 (124M parameters)"
 FALLBACK_LINE = (
     "using the course's small GPT-2 trained on Tiny Shakespeare instead (lesson 07; "
-    "trained once in about 2 minutes, then loaded from {folder})."
+    "trained once in about 2 minutes, then kept in the course's cache folder)."
 )
 
 
@@ -71,9 +71,8 @@ def shakespeare_folder() -> Path:
 
 def _openai_gpt2() -> tuple[GPT2 | None, str]:
     """OpenAI's GPT-2 and the line to print, or (None, why not + what is used instead)."""
-    fallback = FALLBACK_LINE.format(folder=shakespeare_folder())
     if os.environ.get(NO_PRETRAINED_VAR, "") not in ("", "0"):
-        return None, f"{NO_PRETRAINED_VAR} is set: {fallback}"
+        return None, f"{NO_PRETRAINED_VAR} is set: {FALLBACK_LINE}"
     cached = _cached_openai_folder()
     if cached is not None:
         try:  # a local folder: no network, no retries
@@ -81,11 +80,11 @@ def _openai_gpt2() -> tuple[GPT2 | None, str]:
         except CourseError:
             pass  # a damaged cache: try the Hub as if nothing were cached
     if not hub_reachable():
-        return None, f"No internet and no cached copy of OpenAI's GPT-2: {fallback}"
+        return None, f"No internet and no cached copy of OpenAI's GPT-2: {FALLBACK_LINE}"
     try:
         return load_pretrained(OPENAI_MODEL), f"{OPENAI_LINE}, from the Hugging Face Hub."
     except CourseError as err:
-        return None, f"Could not download OpenAI's GPT-2 ({err}): {fallback}"
+        return None, f"Could not download OpenAI's GPT-2 ({err}): {FALLBACK_LINE}"
 
 
 def _cached_openai_folder() -> Path | None:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import inspect
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -58,14 +60,14 @@ class TrainConfig:
     n_head: int = 4  # attention heads per block
     n_embd: int = 128  # C: width of each token's vector
     block_size: int = 64  # T: tokens per training window; also the model's n_positions
-    dropout: float = 0.0  # no dropout: the run is far too short to overfit
+    dropout: float = 0.0  # dropout rate; 0 here, as so short a run cannot overfit
     # The data.
     batch_size: int = 16  # B: windows per step (per process under torchrun)
-    val_fraction: float = 0.1  # the last 10% of the text is held out for validation
+    val_fraction: float = 0.1  # the share of the text, at its end, kept for validation
     # The optimizer: AdamW, with a short warmup and then a cosine decay of the learning rate.
-    steps: int = 300  # optimizer steps
-    lr: float = 3e-3  # peak learning rate; small models tolerate a large one
-    min_lr: float = 3e-4  # the learning rate at the last step
+    steps: int = 250  # optimizer steps
+    lr: float = 1.5e-3  # peak learning rate (small models tolerate larger ones than GPT-2's)
+    min_lr: float = 1.5e-4  # the learning rate at the last step
     warmup_steps: int = 20  # steps to ramp the learning rate up to lr: early gradients are noisy
     weight_decay: float = 0.1  # pulls weight matrices towards 0; biases and LayerNorm exempt
     grad_clip: float = 1.0  # rescale the gradient if its norm is larger (0 = never)
@@ -292,7 +294,7 @@ def train(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()  # with DDP, this also averages the gradients over the ranks
         if cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            torch.nn.utils.clip_grad_norm_(loss_of.parameters(), cfg.grad_clip)
         optimizer.step()
 
         loss = loss.detach()
@@ -301,12 +303,12 @@ def train(
             loss /= world
         history.steps.append(step + 1)
         history.train_loss.append(loss.item())
-        last = step + 1 == cfg.steps
-        if present_loss is not None and (last or (step + 1) % cfg.eval_interval == 0):
-            present_loss.write_absent_rows()  # make `model` the model that loss_of trains
-        if lead and ((step + 1) % cfg.eval_interval == 0 or last):
-            history.val_steps.append(step + 1)
-            history.val_loss.append(evaluate(model, val_ids, cfg))
+        if (step + 1) % cfg.eval_interval == 0 or step + 1 == cfg.steps:
+            if present_loss is not None:
+                present_loss.write_absent_rows()  # make `model` the model that loss_of trains
+            if lead:
+                history.val_steps.append(step + 1)
+                history.val_loss.append(evaluate(model, val_ids, cfg))
         if lead:
             postfix = {"loss": f"{history.train_loss[-1]:.2f}"}
             if history.val_loss:
@@ -406,20 +408,32 @@ def _progress_bar(total: int, *, enabled: bool):
 # ---------------------------------------------------------------------------- command line
 
 
+def _field_comments() -> dict[str, str]:
+    """Each TrainConfig field's comment, read from the source: the help text of its flag."""
+    try:
+        source = inspect.getsource(TrainConfig)
+    except (OSError, TypeError):  # no source file (e.g. a frozen app): help without comments
+        return {}
+    return dict(re.findall(r"^ {4}(\w+): \w+ = .*?  # (.*)$", source, flags=re.MULTILINE))
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m gpt2course.train",
         description="Train a small GPT-2 on Tiny Shakespeare and save it as a GPT-2 checkpoint. "
         "Run it with torchrun --nproc_per_node=N to train on N processes with DDP.",
     )
+    comments = _field_comments()
     for f in dataclasses.fields(TrainConfig):
         flag = f"--{f.name.replace('_', '-')}"
+        text = f"{comments.get(f.name, '')} (default: {f.default})".strip()
         if f.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=text)
             continue
         kind = {"int": int, "float": float, "str": str}[str(f.type)]
         parser.add_argument(flag, type=kind, default=f.default, metavar=str(f.type).upper(),
-                            help=f"(default: {f.default})")
+                            help=text.replace("%", "%%"))
     parser.add_argument("--out", default="shakespeare-gpt2",
                         help="folder to save the checkpoint in (default: shakespeare-gpt2)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,10 +49,12 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
     news = home / "settings" / "@jupyterlab" / "apputils-extension"
     news.mkdir(parents=True)
     (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
-    # Render every cell, not only those on screen, so the page holds every output.
+    # Render every cell, not only those on screen, so the page holds every output; start
+    # the notebook's kernel without asking (a slow machine may otherwise ask).
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
-    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    (tracker / "tracker.jupyterlab-settings").write_text(
+        '{"windowingMode": "none", "autoStartDefaultKernel": true}')
     port = _free_port()
     log = open(folder / "jupyterlab.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
@@ -106,7 +109,12 @@ class Notebook:
         self.driver, self.By = driver, By
         url, folder = lab
         name = source.name
-        shutil.copy(source, folder / name)
+        # Stored outputs removed: what the page shows must come from this run.
+        nb = nbformat.read(source, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(nb, folder / name)
         # A workspace of its own, reset: only this notebook is open.
         driver.get(f"{url}/lab/workspaces/{source.stem}/tree/{name}?token={TOKEN}&reset")
         self.wait_for(lambda: self.find(".jp-Notebook .jp-Cell"), 60, "the notebook to open")
@@ -119,9 +127,14 @@ class Notebook:
         return self.find(f".jp-NotebookPanel:not(.lm-mod-hidden) {css}")
 
     def wait_for(self, condition, timeout: float, what: str):
+        from selenium.common.exceptions import StaleElementReferenceException
+
         deadline = time.time() + timeout
         while time.time() < deadline:
-            value = condition()
+            try:
+                value = condition()
+            except StaleElementReferenceException:  # the page re-rendered: look again
+                value = None
             if value:
                 return value
             time.sleep(0.5)
@@ -212,8 +225,6 @@ def test_solution_runs_in_jupyterlab_with_verdicts_and_no_errors(browser, lab):
 
 def test_the_page_reader_sees_an_error_when_there_is_one(browser, lab, tmp_path):
     """The error detector above must be able to fail: here a cell raises."""
-    import nbformat
-
     nb = nbformat.v4.new_notebook()
     nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell("print('before')"),
@@ -235,15 +246,39 @@ def test_attention_viewer_renders_and_answers_a_click(browser, lab):
     assert notebook.errors() == []
     select = notebook.wait_for(
         lambda: notebook.find_in_notebook(".widget-dropdown select"), 30, "the layer dropdown")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", select)
     def image_source() -> str:
         images = notebook.find_in_notebook(".widget-output img")
         return images[0].get_attribute("src") if images else ""
 
     before = notebook.wait_for(image_source, 30, "the first heatmap")
     assert before.startswith("data:image/png")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", select)
     Select(select).select_by_visible_text("3")
     after = notebook.wait_for(lambda: (s := image_source()) != before and s, 30,
                               "the heatmap of layer 3")
     assert after.startswith("data:image/png")
     assert notebook.screenshot("03_attention_viewer").stat().st_size > 10_000
+
+
+def test_next_token_explorer_appends_the_clicked_token(browser, lab):
+    """Lesson 06's explorer: clicking a candidate token adds it to the prompt."""
+    notebook = Notebook(browser, lab, ROOT / "solutions" / "06_sampling.ipynb")
+    notebook.run_all(timeout=600)
+    assert notebook.errors() == []
+    box = notebook.wait_for(lambda: notebook.find_in_notebook(".gpt2course-explorer"), 30,
+                            "the explorer")[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", box)
+
+    # Elements are looked up afresh each time: the widget redraws after every change.
+    def prompt() -> str:
+        return notebook.find_in_notebook(".gpt2course-explorer textarea")[0].get_attribute("value")
+
+    def candidates() -> list:
+        return notebook.find_in_notebook(".gpt2course-explorer .gpt2course-candidate")
+
+    before = notebook.wait_for(prompt, 30, "the prompt")
+    assert len(notebook.wait_for(candidates, 30, "the candidate tokens")) == 10
+    notebook.wait_for(lambda: candidates()[1].click() or True, 30, "a click on a token")
+    after = notebook.wait_for(lambda: (v := prompt()) != before and v, 60, "the prompt to grow")
+    assert after.startswith(before) and len(after) > len(before)
+    assert notebook.screenshot("06_explorer").stat().st_size > 10_000

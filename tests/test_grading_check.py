@@ -174,3 +174,18 @@ def test_frequencies_match_accepts_a_fair_sampler_and_rejects_a_wrong_one():
     impossible = fair.copy()
     impossible[0, 0] = 3
     assert "probability 0" in compare(probs, impossible).summary
+
+
+def test_close_requires_the_same_inf_where_the_reference_has_one():
+    """A tolerance times inf is inf: without care, any finite value would pass there."""
+    import numpy as np
+
+    from gpt2course.exercises.core import close
+
+    compare = close(atol=1e-5, rtol=1e-4)
+    expected = np.array([1.0, -np.inf, 2.0], dtype=np.float32)
+    assert compare(expected, expected.copy()) is None
+    leak = compare(expected, np.array([1.0, -1e9, 2.0], dtype=np.float32))
+    assert leak is not None and "expected -inf, got -1e+09" in leak.details[0]
+    nan = compare(expected, np.array([1.0, -np.inf, np.nan], dtype=np.float32))
+    assert nan is not None and "NaN or inf where a number is expected" in nan.summary

@@ -222,16 +222,25 @@ def _arrays_close(expected: np.ndarray, got: Any, atol: float, rtol: float) -> M
     found = _same_kind(expected, got)
     if found:
         return found
-    if not np.isfinite(got).all() and np.isfinite(expected).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got))[0])
-        return Mismatch(f"your output contains NaN or inf (first at {list(bad)}).")
+    unexpected = ~np.isfinite(got) & np.isfinite(expected)
+    if unexpected.any():
+        bad = tuple(int(i) for i in np.argwhere(unexpected)[0])
+        return Mismatch(f"your output contains NaN or inf where a number is expected "
+                        f"(first at {list(bad)}).")
     e, g = expected.astype(np.float64), got.astype(np.float64)
-    error = np.abs(g - e)
-    bad = error > atol + rtol * np.abs(e)
+    finite = np.isfinite(e)
+    # Where the reference is inf or NaN (a masked score, say), only the same value will do;
+    # a tolerance would accept anything there, since rtol * inf is inf.
+    same_special = (e == g) | (np.isnan(e) & np.isnan(g))
+    with np.errstate(invalid="ignore"):
+        error = np.where(finite, np.abs(g - e), 0.0)
+        # "not <=" rather than ">", so that a NaN in got counts as wrong
+        bad = np.where(finite, ~(error <= atol + rtol * np.abs(np.where(finite, e, 0.0))),
+                       ~same_special)
     if not bad.any():
         return None
     first = tuple(int(i) for i in np.argwhere(bad)[0])
-    worst = float(error.max())
+    worst = float(error.max()) if (bad & finite).any() else float("inf")
     return Mismatch(
         f"{int(bad.sum())} of {expected.size} values are off (max error {worst:.3g}, "
         f"allowed {atol:g} + {rtol:g} x |expected|).",

@@ -92,7 +92,8 @@ class NextTokenExplorer:
         self.candidates: list[Candidate] = []
         wide = w.Layout(width="95%")
         named = {"description_width": "initial"}  # show "temperature" in full
-        self.prompt = w.Text(value=prompt, description="prompt", layout=wide,
+        # A text area, not a one-line Text: prompts and tokens hold line breaks.
+        self.prompt = w.Textarea(value=prompt, description="prompt", layout=wide,
                              continuous_update=False,
                              placeholder="empty: start from <|endoftext|>")
         self.temperature = w.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.05,
