@@ -30,6 +30,10 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check gpt2course tests benchmarks conftest.py
 
+# The tests always use the course's own small Shakespeare model (never downloaded
+# weights), kept in a cache inside the checkout: the same outputs on every machine.
+test: export GPT2COURSE_NO_PRETRAINED = 1
+test: export GPT2COURSE_CACHE_DIR = $(CURDIR)/.cache/gpt2course
 test: lint
 	$(BIN)/python -m pytest tests
 	$(BIN)/gpt2course assign --check solutions lessons

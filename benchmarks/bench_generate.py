@@ -23,15 +23,21 @@ from gpt2course.weights import from_hf_state_dict, load_reference_state
 PROMPT_TOKENS, NEW_TOKENS, PREFILL_TOKENS = 32, 64, 1024
 
 
-def best_of(repeats: int, fn) -> float:
-    """Median wall time of fn() over repeats runs, after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def medians(repeats: int, **fns) -> dict[str, float]:
+    """Median wall time of each fn over ``repeats`` rounds, after one warm-up run each.
+
+    The fns take turns within every round, so a change in machine load during the
+    run affects both sides alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
@@ -65,21 +71,20 @@ def main() -> None:
 
     assert torch.equal(ours_gen(NEW_TOKENS), hf_gen(NEW_TOKENS)), "greedy tokens differ"
 
-    def decode_rate(gen) -> float:
-        # Time for prompt + 64 tokens minus prompt + 1 token = 63 decode steps.
-        long = best_of(args.repeats, lambda: gen(NEW_TOKENS))
-        short = best_of(args.repeats, lambda: gen(1))
-        return (NEW_TOKENS - 1) / (long - short)
-
+    # Decode rate: time for prompt + 64 tokens minus prompt + 1 token = 63 decode steps.
+    t = medians(args.repeats,
+                ours_long=lambda: ours_gen(NEW_TOKENS), hf_long=lambda: hf_gen(NEW_TOKENS),
+                ours_short=lambda: ours_gen(1), hf_short=lambda: hf_gen(1))
+    ours_tps = (NEW_TOKENS - 1) / (t["ours_long"] - t["ours_short"])
+    hf_tps = (NEW_TOKENS - 1) / (t["hf_long"] - t["hf_short"])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, batch 1")
-    ours_tps, hf_tps = decode_rate(ours_gen), decode_rate(hf_gen)
     print(f"decode  ({PROMPT_TOKENS}-token prompt, {NEW_TOKENS} new, KV cache): "
           f"ours {ours_tps:6.1f} tok/s   HF {hf_tps:6.1f} tok/s   ratio {ours_tps / hf_tps:.2f}x")
 
     long_idx = torch.randint(0, config.vocab_size, (1, PREFILL_TOKENS))
     with torch.inference_mode():
-        ours_t = best_of(args.repeats, lambda: ours(long_idx))
-        hf_t = best_of(args.repeats, lambda: hf(long_idx))
+        t = medians(args.repeats, ours=lambda: ours(long_idx), hf=lambda: hf(long_idx))
+        ours_t, hf_t = t["ours"], t["hf"]
         diff = (ours(long_idx)[0] - hf(long_idx).logits).abs().max().item()
     print(f"prefill (1x{PREFILL_TOKENS}, all logits):              "
           f"ours {ours_t * 1000:6.0f} ms     HF {hf_t * 1000:6.0f} ms     "
