@@ -17,6 +17,19 @@ SEED = 7
 FAST = SandboxLimits(notebook_s=60, exercise_s=8)
 
 
+def learner_cells(path: Path) -> list[tuple[str, str]]:
+    """(grade_id, source) of a notebook's solution cells and ("setup", source) of its setup
+    cells, in notebook order: what the grader runs of a submission."""
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution"):
+            found.append((meta["grade_id"], cell.source))
+        elif "setup" in cell.metadata.get("tags", []):
+            found.append(("setup", cell.source))
+    return found
+
+
 def solution_sources() -> dict[str, str]:
     """grade_id -> the instructor's solution code (markers left in: they are comments)."""
     nb = nbformat.read(SOLUTION, as_version=4)

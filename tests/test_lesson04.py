@@ -9,28 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
+from grading_support import learner_cells
 
 from gpt2course.check import run_check
 from gpt2course.exercises import for_lesson
-from gpt2course.grading.notebooks import nbgrader_meta
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "04_mlp.ipynb"
 
 
-def _cells() -> list[tuple[str, str]]:
-    found = []
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution"):
-            found.append((meta["grade_id"], cell.source))
-        elif "setup" in cell.metadata.get("tags", []):
-            found.append(("setup", cell.source))
-    return found
-
-
-CELLS = _cells()
+CELLS = learner_cells(SOLUTION)
 
 
 def verdict(name: str, seed: int | None = None, **replace: str):

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from grading_support import learner_cells
 
 from gpt2course.check import run_check
 from gpt2course.exercises import by_id, for_lesson
@@ -35,19 +36,7 @@ SOLUTION = ROOT / "solutions" / "05_blocks.ipynb"
 LESSON = ROOT / "lessons" / "05_blocks.ipynb"
 
 
-def _sources(path: Path) -> list[tuple[str, str]]:
-    """(kind, source) of the setup and solution cells, in notebook order."""
-    cells = []
-    for cell in nbformat.read(path, as_version=4).cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution"):
-            cells.append((meta["grade_id"], cell.source))
-        elif "setup" in cell.metadata.get("tags", []):
-            cells.append(("setup", cell.source))
-    return cells
-
-
-SOLUTION_CELLS = _sources(SOLUTION)
+SOLUTION_CELLS = learner_cells(SOLUTION)
 
 
 def lesson(**replace: str) -> dict:

@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from grading_support import learner_cells
 
 from gpt2course.check import run_check
 from gpt2course.config import GPT2Config
@@ -38,18 +39,7 @@ SOLUTION = ROOT / "solutions" / "06_sampling.ipynb"
 LESSON = ROOT / "lessons" / "06_sampling.ipynb"
 
 
-def _cells() -> list[tuple[str, str]]:
-    found = []
-    for cell in nbformat.read(SOLUTION, as_version=4).cells:
-        meta = nbgrader_meta(cell)
-        if meta.get("solution"):
-            found.append((meta["grade_id"], cell.source))
-        elif "setup" in cell.metadata.get("tags", []):
-            found.append(("setup", cell.source))
-    return found
-
-
-CELLS = _cells()
+CELLS = learner_cells(SOLUTION)
 
 
 def verdict(name: str, seed: int | None = None, **replace: str):
