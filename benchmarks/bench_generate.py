@@ -2,7 +2,11 @@
 
 Measures, at batch size 1 on the CPU:
 * decode: tokens/s with the KV cache, 64 new tokens (greedy) after a 32-token prompt;
-* prefill: time for one forward pass over 1x1024 tokens, all logits.
+* prefill: time for one forward pass over 1x1024 tokens, all logits;
+* floor: one token's matrix-vector products alone (every weight matrix once, the
+  tied head included), back to back. Decoding one token must read all ~500 MB of
+  fp32 weights, so no implementation on this machine decodes faster than this;
+  HF's time per token divided by the floor is the best ratio any code could reach.
 
 Run: python benchmarks/bench_generate.py [--repeats N]
 """
@@ -15,6 +19,7 @@ import time
 import warnings
 
 import torch
+import torch.nn.functional as F
 
 from gpt2course import GPT2Config, generate
 from gpt2course.model import GPT2
@@ -71,15 +76,29 @@ def main() -> None:
 
     assert torch.equal(ours_gen(NEW_TOKENS), hf_gen(NEW_TOKENS)), "greedy tokens differ"
 
+    linears = [m for m in ours.modules() if isinstance(m, torch.nn.Linear)]
+    rows = {n: torch.randn(1, n) for n in {m.in_features for m in linears}}
+
+    @torch.inference_mode()
+    def weights_only() -> None:  # what one decode step cannot avoid: reading every weight
+        for m in linears:
+            F.linear(rows[m.in_features], m.weight, m.bias)
+        F.linear(rows[config.n_embd], ours.wte.weight)
+
     # Decode rate: time for prompt + 64 tokens minus prompt + 1 token = 63 decode steps.
     t = medians(args.repeats,
                 ours_long=lambda: ours_gen(NEW_TOKENS), hf_long=lambda: hf_gen(NEW_TOKENS),
-                ours_short=lambda: ours_gen(1), hf_short=lambda: hf_gen(1))
-    ours_tps = (NEW_TOKENS - 1) / (t["ours_long"] - t["ours_short"])
-    hf_tps = (NEW_TOKENS - 1) / (t["hf_long"] - t["hf_short"])
+                ours_short=lambda: ours_gen(1), hf_short=lambda: hf_gen(1),
+                floor=weights_only)
+    ours_ms = (t["ours_long"] - t["ours_short"]) / (NEW_TOKENS - 1) * 1000
+    hf_ms = (t["hf_long"] - t["hf_short"]) / (NEW_TOKENS - 1) * 1000
+    floor_ms = t["floor"] * 1000
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, fp32, batch 1")
     print(f"decode  ({PROMPT_TOKENS}-token prompt, {NEW_TOKENS} new, KV cache): "
-          f"ours {ours_tps:6.1f} tok/s   HF {hf_tps:6.1f} tok/s   ratio {ours_tps / hf_tps:.2f}x")
+          f"ours {1000 / ours_ms:6.1f} tok/s   HF {1000 / hf_ms:6.1f} tok/s   "
+          f"ratio {hf_ms / ours_ms:.2f}x")
+    print(f"        per token: ours {ours_ms:5.1f} ms, HF {hf_ms:5.1f} ms, "
+          f"floor (weights only) {floor_ms:5.1f} ms -> best possible ratio {hf_ms / floor_ms:.2f}x")
 
     long_idx = torch.randint(0, config.vocab_size, (1, PREFILL_TOKENS))
     with torch.inference_mode():

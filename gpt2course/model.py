@@ -65,17 +65,19 @@ class KVCache:
         device: torch.device | str | None = None,
     ) -> None:
         self.max_len = max_len or config.n_positions
-        shape = (config.n_layer, batch_size, config.n_head, self.max_len, config.head_size)
-        self.keys = torch.zeros(shape, dtype=dtype, device=device)
-        self.values = torch.zeros(shape, dtype=dtype, device=device)
+        shape = (batch_size, config.n_head, self.max_len, config.head_size)
+        layers = range(config.n_layer)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=device) for _ in layers]
+        self.values = [torch.zeros(shape, dtype=dtype, device=device) for _ in layers]
         self.length = 0
 
     def store(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Append this step's ``(B, nh, T, hs)`` keys and values; return all of them so far."""
         end = self.length + k.size(2)
-        self.keys[layer, :, :, self.length : end] = k
-        self.values[layer, :, :, self.length : end] = v
-        return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+        keys, values = self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+        keys[:, :, self.length :] = k
+        values[:, :, self.length :] = v
+        return keys, values
 
 
 class CausalSelfAttention(nn.Module):
@@ -96,9 +98,8 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: Tensor, cache: KVCache | None = None, layer: int = 0) -> Tensor:
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(C, dim=2)  # each (B, T, C)
-        # (B, T, C) -> (B, nh, T, hs): each head attends on its own slice of C
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        # (B, T, 3C) -> 3 x (B, nh, T, hs): each head attends on its own slice of C
+        q, k, v = self.c_attn(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
         start = 0
         if cache is not None:
             start = cache.length
@@ -241,9 +242,9 @@ class GPT2(nn.Module):
                 f"{end} tokens do not fit: the {what} is {limit}. "
                 "Keep only the last tokens, e.g. idx[:, -n_positions:]."
             )
-        if cache is not None and cache.keys.size(1) != idx.size(0):
+        if cache is not None and cache.keys[0].size(0) != idx.size(0):
             raise InputError(
-                f"the cache was made for batch size {cache.keys.size(1)}, idx has {idx.size(0)}."
+                f"the cache was made for batch size {cache.keys[0].size(0)}, idx has {idx.size(0)}."
             )
 
     def num_parameters(self) -> int:

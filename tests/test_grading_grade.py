@@ -86,3 +86,15 @@ def test_a_notebook_of_another_course_gives_one_clear_error(tmp_path):
     other = tmp_path / "other.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), other)
     assert "no solution cells of any lesson" in grade(other).error
+
+
+def test_grading_works_after_transformers_was_imported(tmp_path):
+    """Once a model class is taken from transformers, its spec lists Path objects."""
+    from transformers import GPT2LMHeadModel  # noqa: F401  (as an instructor's notebook may)
+
+    from gpt2course.grading.sandbox import hidden_paths
+
+    assert any("transformers" in p for p in hidden_paths())
+    assert all(isinstance(p, str) for p in hidden_paths())
+    result = grade(make_submission(tmp_path / "erin.ipynb"))
+    assert result.error is None and scores(result) == FULL

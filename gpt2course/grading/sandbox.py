@@ -155,7 +155,8 @@ def hidden_paths() -> list[str]:
     for name in ALWAYS_FORBIDDEN:
         spec = importlib.util.find_spec(name)
         if spec and spec.submodule_search_locations:
-            paths += list(spec.submodule_search_locations)
+            # str(): an imported lazy package (transformers) lists Path objects here
+            paths += [str(p) for p in spec.submodule_search_locations]
     return paths
 
 
