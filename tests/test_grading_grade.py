@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from grading_support import FULL, grade, make_submission, message, scores
+import shutil
+
+from grading_support import FULL, LESSONS, grade, make_submission, message, scores
 
 RELU_MLP = """
 def mlp(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):
@@ -86,6 +88,17 @@ def test_a_notebook_of_another_course_gives_one_clear_error(tmp_path):
     other = tmp_path / "other.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), other)
     assert "no solution cells of any lesson" in grade(other).error
+
+
+def test_the_training_lesson_is_recognised_and_has_nothing_to_score(tmp_path, capsys):
+    from gpt2course.cli import main
+
+    handed_in = tmp_path / "07_training.ipynb"
+    shutil.copy(LESSONS / "07_training.ipynb", handed_in)
+    result = grade(handed_in)
+    assert (result.error, result.lesson, result.exercises) == (None, "07_training.ipynb", [])
+    assert main(["grade", str(handed_in), "--lessons", str(LESSONS)]) == 0
+    assert "07_training.ipynb has no graded exercises; nothing to score" in capsys.readouterr().out
 
 
 def test_grading_works_after_transformers_was_imported(tmp_path):

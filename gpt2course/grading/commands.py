@@ -55,6 +55,9 @@ def _run_check(args: argparse.Namespace) -> int:
                              limits=SandboxLimits())
     if grade.error:
         raise CourseError(grade.error)
+    if not grade.exercises:
+        print(_summary(grade))
+        return 0
     for e in grade.exercises:
         print(e.message)
     print(f"\n{_num(grade.total)} / {_num(grade.max_total)} points on the public cases")
@@ -116,6 +119,8 @@ def _run_grade(args: argparse.Namespace) -> int:
 def _summary(grade) -> str:
     if grade.error:
         return f"{grade.submission}: ERROR {grade.error}"
+    if not grade.exercises:
+        return f"{grade.submission}: {grade.lesson} has no graded exercises; nothing to score"
     return f"{grade.submission}: {_num(grade.total)} / {_num(grade.max_total)}"
 
 

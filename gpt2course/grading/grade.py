@@ -88,6 +88,10 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
     answers = _solution_sources(submitted.cells)
     lesson = max(lessons, key=lambda le: len(answers.keys() & _solution_ids(le)))
     if not answers.keys() & _solution_ids(lesson):
+        ungraded = _ungraded_lesson(submitted.cells, lessons)
+        if ungraded is not None:  # e.g. lesson 07 (training): nothing to score, not an error
+            grade.lesson = ungraded.name
+            return grade
         grade.error = (f"{path}: no solution cells of any lesson were found. Hand in the lesson "
                        "notebook itself, with your code in the cells given.")
         return grade
@@ -109,6 +113,19 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
                        f"cell given, not in a new cell.\n{message}")
         grade.exercises.append(ExerciseGrade(e.id, e.points, verdict.score, message))
     return grade
+
+
+def _ungraded_lesson(cells: list[Any], lessons: list[Lesson]) -> Lesson | None:
+    """The lesson without exercises whose cells (by nbgrader ``grade_id``) these are, if any."""
+    ids = _cell_ids(cells)
+    for lesson in lessons:
+        if not list(for_lesson(lesson.number)) and ids & _cell_ids(lesson.cells):
+            return lesson
+    return None
+
+
+def _cell_ids(cells: list[Any]) -> set[str]:
+    return {gid for c in cells if isinstance(gid := nbgrader_meta(c).get("grade_id"), str)}
 
 
 def _solution_ids(lesson: Lesson) -> set[str]:
