@@ -318,7 +318,7 @@ def test_multi_head_bugs_are_named():
                "the heads are merged in the wrong order")
 
 
-def test_linear_habit_on_c_attn_reshape_is_named_and_transpose_error_is_shown():
+def test_linear_habit_on_c_attn_reshape_and_transpose_are_both_named():
     @learner("multi_head_attention")
     def reshaped(x, c_attn_weight, c_attn_bias, c_proj_weight, c_proj_bias, n_head):
         C = x.shape[-1]
@@ -331,8 +331,17 @@ def test_linear_habit_on_c_attn_reshape_is_named_and_transpose_error_is_shown():
     def linear_layout(x, c_attn_weight, c_attn_bias, c_proj_weight, c_proj_bias, n_head):
         return mha(x, c_attn_weight.T, c_attn_bias, c_proj_weight, c_proj_bias, n_head)
 
-    message = run_check(linear_layout).message
+    message = fails_with(linear_layout, "a weight is used transposed (x @ W.T or F.linear")
     assert "Your code raised an error" in message and "cannot be multiplied" in message
+
+    @learner("multi_head_attention")
+    def functional_linear(x, c_attn_weight, c_attn_bias, c_proj_weight, c_proj_bias, n_head):
+        import torch.nn.functional as F
+
+        qkv = F.linear(x, c_attn_weight, c_attn_bias)  # expects (out, in): a shape error
+        return qkv[..., : x.shape[-1]]
+
+    fails_with(functional_linear, "Conv1D, (in, out) = (C, 3C)")
 
 
 # --- KV cache ------------------------------------------------------------------------------

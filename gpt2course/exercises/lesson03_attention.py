@@ -438,6 +438,9 @@ MULTI_HEAD = Exercise(
         Diagnosis("softmax runs over the wrong axis (it must be the last one, the keys).",
                   _mha_with(dim=-2)),
     ),
+    error_hints=(("cannot be multiplied", "a weight is used transposed (x @ W.T or F.linear, "
+                  "the nn.Linear habit). GPT-2's checkpoint stores c_attn_weight as Conv1D, "
+                  "(in, out) = (C, 3C): compute x @ c_attn_weight + c_attn_bias."),),
     forbidden_functions=(*SDPA, "torch.nn.MultiheadAttention",
                          "torch.nn.functional.multi_head_attention_forward"),
 )
