@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from types import SimpleNamespace
 
+import pytest
 from grading_support import FULL, LESSONS, grade, make_submission, message, scores
 
 RELU_MLP = """
@@ -111,3 +114,15 @@ def test_grading_works_after_transformers_was_imported(tmp_path):
     assert all(isinstance(p, str) for p in hidden_paths())
     result = grade(make_submission(tmp_path / "erin.ipynb"))
     assert result.error is None and scores(result) == FULL
+
+
+@pytest.mark.parametrize("command", ["grade", "check"])
+def test_windows_gets_one_clear_line_instead_of_an_import_error(command, monkeypatch, capsys):
+    from gpt2course import cli
+    from gpt2course.grading import commands
+
+    monkeypatch.setattr(commands, "os", SimpleNamespace(name="nt", environ=os.environ))
+    assert cli.main([command, str(LESSONS / "04_mlp.ipynb"), "--lessons", str(LESSONS)]) == 2
+    err = capsys.readouterr().err
+    assert f"gpt2course {command}:" in err and "Windows" in err and "WSL" in err
+    assert "Traceback" not in err

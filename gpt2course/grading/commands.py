@@ -19,6 +19,16 @@ def _seed_default() -> int:
     return int(os.environ.get("GPT2COURSE_GRADING_SEED", DEFAULT_SEED))
 
 
+def _require_posix(command: str) -> None:
+    """The sandbox needs fork, process groups and rlimits; say so instead of an ImportError."""
+    if os.name != "posix":
+        raise CourseError(
+            f"`gpt2course {command}` runs learners' code in a sandbox built on Linux/macOS "
+            "process limits, which Windows does not have. Run it in WSL, on a Linux "
+            "JupyterHub, or on Colab; in a notebook, check(your_function) works everywhere."
+        )
+
+
 def add_assign(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("assign", help="write the learners' lessons/ from solutions/")
     p.add_argument("solutions", nargs="?", default="solutions", type=Path)
@@ -48,6 +58,7 @@ def add_check(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    _require_posix("check")
     from .grade import grade_submission, load_lessons
     from .sandbox import SandboxLimits
 
@@ -86,6 +97,7 @@ def add_grade(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_grade(args: argparse.Namespace) -> int:
+    _require_posix("grade")
     from .grade import find_submissions, grade_many, load_lessons
     from .reports import write_reports
     from .sandbox import SandboxLimits
