@@ -65,9 +65,9 @@ class TrainConfig:
     batch_size: int = 16  # B: windows per step (per process under torchrun)
     val_fraction: float = 0.1  # the share of the text, at its end, kept for validation
     # The optimizer: AdamW, with a short warmup and then a cosine decay of the learning rate.
-    steps: int = 160  # optimizer steps (about 2 minutes on 2 CPU cores)
-    lr: float = 1.5e-3  # peak learning rate (small models tolerate larger ones than GPT-2's)
-    min_lr: float = 1.5e-4  # the learning rate at the last step
+    steps: int = 200  # optimizer steps (about 1.5 minutes on 2 CPU cores)
+    lr: float = 3e-3  # peak learning rate (small models tolerate larger ones than GPT-2's)
+    min_lr: float = 3e-4  # the learning rate at the last step
     warmup_steps: int = 20  # steps to ramp the learning rate up to lr: early gradients are noisy
     weight_decay: float = 0.1  # pulls weight matrices towards 0; biases and LayerNorm exempt
     grad_clip: float = 1.0  # rescale the gradient if its norm is larger (0 = never)
@@ -208,22 +208,27 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Adam
     """AdamW that decays only matrices (weights, embeddings), not biases or LayerNorm gains.
 
     Weight decay keeps big matrices small; a bias or a LayerNorm gain is one
-    number per channel, and pulling it towards 0 only hurts.
+    number per channel, and pulling it towards 0 only hurts. ``fused``: one kernel
+    updates every tensor (on a CPU about 6x faster than a Python loop over them).
     """
     params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": cfg.weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95))
+    fused = all(p.device.type in ("cpu", "cuda") for p in params)
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=fused)
 
 
 @torch.no_grad()
-def evaluate(model: GPT2, data: torch.Tensor, cfg: TrainConfig) -> float:
+def evaluate(model: GPT2, data: torch.Tensor, cfg: TrainConfig,
+             loss_of: nn.Module | None = None) -> float:
     """Average loss over ``cfg.eval_batches`` batches of ``data``, always the same windows.
 
     The windows are drawn with a fixed seed, so two evaluations differ only
     because the model changed, not because they saw different text.
+    loss_of: computes the loss from ``(x, y)`` instead of ``model(x, y)``; training
+    passes its ``PresentTokensLoss``, the same number for ``model`` found faster.
     """
     was_training = model.training
     model.eval()  # dropout off
@@ -232,7 +237,8 @@ def evaluate(model: GPT2, data: torch.Tensor, cfg: TrainConfig) -> float:
     total = 0.0
     for _ in range(cfg.eval_batches):
         x, y = get_batch(data, cfg.batch_size, cfg.block_size, generator)
-        _, loss = model(x.to(device), y.to(device))
+        x, y = x.to(device), y.to(device)
+        loss = model(x, y)[1] if loss_of is None else loss_of(x, y)
         total += loss.item()
     model.train(was_training)
     return total / cfg.eval_batches
@@ -308,7 +314,7 @@ def train(
                 present_loss.write_absent_rows()  # make `model` the model that loss_of trains
             if lead:
                 history.val_steps.append(step + 1)
-                history.val_loss.append(evaluate(model, val_ids, cfg))
+                history.val_loss.append(evaluate(model, val_ids, cfg, present_loss))
         if lead:
             postfix = {"loss": f"{history.train_loss[-1]:.2f}"}
             if history.val_loss:

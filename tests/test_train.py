@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from gpt2course import pretrained
+from gpt2course.data import train_val_split
 from gpt2course.errors import InputError
 from gpt2course.model import GPT2
 from gpt2course.train import (
@@ -85,6 +86,13 @@ def test_training_is_reproducible():
     assert h1.train_loss == h2.train_loss and h1.val_loss == h2.val_loss
     for p1, p2 in zip(m1.parameters(), m2.parameters(), strict=True):
         assert torch.equal(p1, p2)
+
+
+def test_reported_validation_loss_is_the_saved_models_full_vocabulary_loss():
+    cfg = TrainConfig(**TINY, steps=4, eval_interval=2)
+    model, history = train(cfg, progress=False)  # evaluates with the present-tokens loss
+    _, val = train_val_split(shakespeare_tokens(), cfg.val_fraction)
+    assert history.val_loss[-1] == pytest.approx(evaluate(model, val, cfg), rel=1e-5)
 
 
 def test_evaluate_uses_the_same_windows_every_time():
