@@ -30,20 +30,21 @@ def learner_cells(path: Path) -> list[tuple[str, str]]:
     return found
 
 
-def solution_sources() -> dict[str, str]:
+def solution_sources(lesson: str = "04_mlp") -> dict[str, str]:
     """grade_id -> the instructor's solution code (markers left in: they are comments)."""
-    nb = nbformat.read(SOLUTION, as_version=4)
+    nb = nbformat.read(ROOT / "solutions" / f"{lesson}.ipynb", as_version=4)
     return {nbgrader_meta(c)["grade_id"]: c.source for c in nb.cells
             if nbgrader_meta(c).get("solution")}
 
 
-def make_submission(path: Path, *, filled: bool = True, edit=None, **sources: str) -> Path:
-    """The lesson notebook with solution cells filled (or not), some replaced by ``sources``.
+def make_submission(path: Path, *, lesson: str = "04_mlp", filled: bool = True, edit=None,
+                    **sources: str) -> Path:
+    """A lesson notebook with solution cells filled (or not), some replaced by ``sources``.
 
     ``edit(notebook)`` may change anything else, e.g. the check cells.
     """
-    nb = nbformat.read(LESSONS / "04_mlp.ipynb", as_version=4)
-    correct = solution_sources()
+    nb = nbformat.read(LESSONS / f"{lesson}.ipynb", as_version=4)
+    correct = solution_sources(lesson)
     for cell in nb.cells:
         gid = nbgrader_meta(cell).get("grade_id")
         if gid in sources:

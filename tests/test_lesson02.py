@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
+from check_support import fails_with, learner, passes
+from grading_support import make_submission
 
 from gpt2course.check import run_check
 from gpt2course.exercises import for_lesson
 from gpt2course.grading.grade import grade_submission, load_lessons
-from gpt2course.grading.notebooks import nbgrader_meta
 from gpt2course.grading.sandbox import SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[1]
+submission = partial(make_submission, lesson="02_embeddings")  # this lesson, solved
 LESSON02 = for_lesson("02")
-
-
-def learner(name: str):
-    """Name a function as the learner's would be named, so check() finds its exercise."""
-
-    def rename(fn):
-        fn.__name__ = name
-        return fn
-
-    return rename
-
-
-def passes(fn) -> bool:
-    public, hidden = run_check(fn), run_check(fn, seed=3)
-    assert public.passed, public.message
-    assert hidden.passed, hidden.message
-    return True
-
-
-def fails_with(fn, bug: str) -> str:
-    verdict = run_check(fn)
-    assert not verdict.passed, f"{fn.__name__} passed but has a bug"
-    assert f"Likely bug: {bug}" in verdict.message, verdict.message
-    return verdict.message
 
 
 def test_lesson_02_has_three_exercises_in_notebook_order():
@@ -166,22 +144,8 @@ def test_positions_from_token_ids_and_from_one_are_named():
 # --- the grader on the real lesson ----------------------------------------------------------
 
 
-def _submission(path: Path, **replace: str) -> Path:
-    solved = nbformat.read(ROOT / "solutions" / "02_embeddings.ipynb", as_version=4)
-    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in solved.cells
-               if nbgrader_meta(c).get("solution")}
-    answers.update(replace)
-    nb = nbformat.read(ROOT / "lessons" / "02_embeddings.ipynb", as_version=4)
-    for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    nbformat.write(nb, path)
-    return path
-
-
 def test_grader_gives_full_marks_to_the_solutions(tmp_path):
-    result = grade_submission(_submission(tmp_path / "02.ipynb"), load_lessons(ROOT / "lessons"),
+    result = grade_submission(submission(tmp_path / "02.ipynb"), load_lessons(ROOT / "lessons"),
                               seed=5, limits=SandboxLimits(notebook_s=90, exercise_s=20),
                               hide=(str(ROOT / "solutions"),))
     assert {e.id: e.score for e in result.exercises} == {
@@ -192,7 +156,7 @@ def test_grader_refuses_f_embedding(tmp_path):
     cheat = ("def token_embedding(idx, wte):\n"
              "    import torch.nn.functional as F\n"
              "    return F.embedding(idx, wte)\n")
-    path = _submission(tmp_path / "02.ipynb", **{"02_token_embedding": cheat})
+    path = submission(tmp_path / "02.ipynb", **{"02_token_embedding": cheat})
     result = grade_submission(path, load_lessons(ROOT / "lessons"), seed=5,
                               limits=SandboxLimits(notebook_s=90, exercise_s=20),
                               hide=(str(ROOT / "solutions"),))

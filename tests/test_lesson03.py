@@ -7,44 +7,23 @@ diagnosis naming it; for each valid way to write an exercise, that it passes.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
+from check_support import fails_with, learner, passes
+from grading_support import make_submission
 
 from gpt2course.check import run_check
 from gpt2course.exercises import for_lesson
 from gpt2course.grading.grade import grade_submission, load_lessons
-from gpt2course.grading.notebooks import nbgrader_meta
 from gpt2course.grading.sandbox import SandboxLimits
 
 ROOT = Path(__file__).resolve().parents[1]
+submission = partial(make_submission, lesson="03_attention")  # this lesson, solved
 LESSON03 = for_lesson("03")
 NEG_INF = float("-inf")
-
-
-def learner(name: str):
-    def rename(fn):
-        fn.__name__ = name
-        return fn
-
-    return rename
-
-
-def passes(fn) -> bool:
-    for seed in (None, 3, 8):
-        verdict = run_check(fn, seed=seed)
-        assert verdict.passed, verdict.message
-    return True
-
-
-def fails_with(fn, bug: str) -> str:
-    verdict = run_check(fn)
-    assert not verdict.passed, f"{fn.__name__} passed but has a bug"
-    named = verdict.message.rpartition("Likely bug: ")[2]
-    assert "Likely bug: " in verdict.message and bug in named, verdict.message
-    return verdict.message
 
 
 # The learner's correct pieces, which buggy versions below build on.
@@ -399,20 +378,6 @@ def test_cached_attention_returning_only_the_output_gets_a_hint():
 # --- the grader on the real lesson ----------------------------------------------------------
 
 
-def _submission(path: Path, **replace: str) -> Path:
-    solved = nbformat.read(ROOT / "solutions" / "03_attention.ipynb", as_version=4)
-    answers = {nbgrader_meta(c)["grade_id"]: c.source for c in solved.cells
-               if nbgrader_meta(c).get("solution")}
-    answers.update(replace)
-    nb = nbformat.read(ROOT / "lessons" / "03_attention.ipynb", as_version=4)
-    for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    nbformat.write(nb, path)
-    return path
-
-
 def _grade(path: Path) -> dict[str, tuple[float, str]]:
     result = grade_submission(path, load_lessons(ROOT / "lessons"), seed=5,
                               limits=SandboxLimits(notebook_s=120, exercise_s=20),
@@ -421,7 +386,7 @@ def _grade(path: Path) -> dict[str, tuple[float, str]]:
 
 
 def test_grader_gives_full_marks_to_the_solutions(tmp_path):
-    got = _grade(_submission(tmp_path / "03.ipynb"))
+    got = _grade(submission(tmp_path / "03.ipynb"))
     assert {k: v[0] for k, v in got.items()} == {e.id: float(e.points) for e in LESSON03}
 
 
@@ -429,7 +394,7 @@ def test_grader_refuses_fused_attention(tmp_path):
     cheat = ("def attention(q, k, v):\n"
              "    import torch.nn.functional as F\n"
              "    return F.scaled_dot_product_attention(q, k, v, is_causal=True)\n")
-    got = _grade(_submission(tmp_path / "03.ipynb", **{"03_attention": cheat}))
+    got = _grade(submission(tmp_path / "03.ipynb", **{"03_attention": cheat}))
     assert got["03.attention"][0] == 0.0 and "not allowed" in got["03.attention"][1]
     assert got["03.causal_mask"][0] == 1.0
 

@@ -10,28 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from grading_support import learner_cells
+from check_support import SolutionCells
 
-from gpt2course.check import run_check
 from gpt2course.exercises import for_lesson
 
 SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "04_mlp.ipynb"
 
 
-CELLS = learner_cells(SOLUTION)
-
-
-def verdict(name: str, seed: int | None = None, **replace: str):
-    namespace: dict = {"__name__": "__main__"}
-    for gid, source in CELLS:
-        exec(compile(replace.get(gid, source), gid, "exec"), namespace)
-    return run_check(namespace[name], seed)
-
-
-def assert_diagnosed(name: str, message_start: str, **replace: str) -> None:
-    result = verdict(name, **replace)
-    assert not result.passed
-    assert result.message.split("Likely bug: ")[-1].startswith(message_start), result.message
+NOTEBOOK = SolutionCells(SOLUTION)
+verdict, assert_diagnosed = NOTEBOOK.verdict, NOTEBOOK.assert_diagnosed
 
 
 @pytest.mark.parametrize("exercise", for_lesson("04"), ids=lambda e: e.id)

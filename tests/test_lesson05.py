@@ -7,14 +7,14 @@ check must fail with the diagnosis that names the bug. Valid variants must pass.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
-from grading_support import learner_cells
+from check_support import SolutionCells
+from grading_support import make_submission
 
-from gpt2course.check import run_check
 from gpt2course.exercises import by_id, for_lesson
 from gpt2course.exercises.calling import to_plain
 from gpt2course.exercises.lesson05_blocks import (
@@ -27,35 +27,16 @@ from gpt2course.exercises.lesson05_blocks import (
     _ln_with,
 )
 from gpt2course.grading.grade import grade_submission, load_lessons
-from gpt2course.grading.notebooks import nbgrader_meta
 from gpt2course.grading.sandbox import SandboxLimits
 from gpt2course.random_weights import random_gpt2
 
 ROOT = Path(__file__).resolve().parents[1]
+submission = partial(make_submission, lesson="05_blocks")  # this lesson, solved
 SOLUTION = ROOT / "solutions" / "05_blocks.ipynb"
-LESSON = ROOT / "lessons" / "05_blocks.ipynb"
 
 
-SOLUTION_CELLS = learner_cells(SOLUTION)
-
-
-def lesson(**replace: str) -> dict:
-    """The namespace of a learner who wrote the solutions, with some cells replaced."""
-    namespace: dict = {"__name__": "__main__"}
-    for gid, source in SOLUTION_CELLS:
-        exec(compile(replace.get(gid, source), gid, "exec"), namespace)
-    return namespace
-
-
-def verdict(name: str, seed: int | None = None, **replace: str):
-    return run_check(lesson(**replace)[name], seed)
-
-
-def assert_diagnosed(name: str, message_start: str, **replace: str) -> None:
-    result = verdict(name, **replace)
-    assert not result.passed
-    tail = result.message.split("Likely bug: ")[-1]
-    assert "Likely bug: " in result.message and tail.startswith(message_start), result.message
+NOTEBOOK = SolutionCells(SOLUTION)
+lesson, verdict, assert_diagnosed = NOTEBOOK.namespace, NOTEBOOK.verdict, NOTEBOOK.assert_diagnosed
 
 
 # --- the correct solution ---------------------------------------------------------------
@@ -378,19 +359,6 @@ def test_random_gpt2_is_the_124m_shape_and_repeats_with_its_seed():
 # --- graded in the sandbox --------------------------------------------------------------------
 
 
-def _submission(path: Path, filled: bool, **replace: str) -> Path:
-    nb = nbformat.read(LESSON, as_version=4)
-    correct = dict(SOLUTION_CELLS)
-    for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in replace:
-            cell.source = replace[gid]
-        elif filled and gid in correct and gid != "setup":
-            cell.source = correct[gid]
-    nbformat.write(nb, path)
-    return path
-
-
 def _grade(path: Path) -> dict[str, float]:
     result = grade_submission(path, load_lessons(ROOT / "lessons"), seed=11,
                               limits=SandboxLimits(notebook_s=120, exercise_s=30),
@@ -400,11 +368,11 @@ def _grade(path: Path) -> dict[str, float]:
 
 
 def test_grader_scores_lesson_05(tmp_path):
-    full = _grade(_submission(tmp_path / "full.ipynb", filled=True))
+    full = _grade(submission(tmp_path / "full.ipynb", filled=True))
     assert {k: s for k, (s, _) in full.items()} == {e.id: e.points for e in for_lesson("05")}
-    empty = _grade(_submission(tmp_path / "empty.ipynb", filled=False))
+    empty = _grade(submission(tmp_path / "empty.ipynb", filled=False))
     assert all(s == 0 for s, _ in empty.values())
-    post_ln = _grade(_submission(tmp_path / "post.ipynb", filled=True, **{
+    post_ln = _grade(submission(tmp_path / "post.ipynb", filled=True, **{
         "05_Block": BLOCK_INIT + BLOCK_BUGS["post-LN"][0]}))
     assert post_ln["05.Block"][0] == 0 and post_ln["05.MyGPT2"][0] == 0
     assert post_ln["05.layer_norm"][0] == 2

@@ -15,45 +15,31 @@ over every row the check and the grader look at: below 1e-9 per graded notebook.
 from __future__ import annotations
 
 import math
+from functools import partial
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
-from grading_support import learner_cells
+from check_support import SolutionCells
+from grading_support import make_submission
 
-from gpt2course.check import run_check
 from gpt2course.config import GPT2Config
 from gpt2course.exercises import for_lesson
 from gpt2course.exercises import lesson06_sampling as lesson
 from gpt2course.exercises.calling import to_plain
 from gpt2course.grading.grade import grade_submission, load_lessons
-from gpt2course.grading.notebooks import nbgrader_meta
 from gpt2course.grading.sandbox import SandboxLimits
 from gpt2course.model import GPT2
 from gpt2course.sampling import next_token_probs
 from gpt2course.vocab import ENDOFTEXT_ID, gpt2_encoding
 
 ROOT = Path(__file__).resolve().parents[1]
+submission = partial(make_submission, lesson="06_sampling")  # this lesson, solved
 SOLUTION = ROOT / "solutions" / "06_sampling.ipynb"
-LESSON = ROOT / "lessons" / "06_sampling.ipynb"
 
 
-CELLS = learner_cells(SOLUTION)
-
-
-def verdict(name: str, seed: int | None = None, **replace: str):
-    namespace: dict = {"__name__": "__main__"}
-    for gid, source in CELLS:
-        exec(compile(replace.get(gid, source), gid, "exec"), namespace)
-    return run_check(namespace[name], seed)
-
-
-def assert_diagnosed(name: str, message_start: str, **replace: str) -> None:
-    result = verdict(name, **replace)
-    assert not result.passed
-    assert "Likely bug: " in result.message, result.message
-    assert result.message.split("Likely bug: ")[-1].startswith(message_start), result.message
+NOTEBOOK = SolutionCells(SOLUTION)
+verdict, assert_diagnosed = NOTEBOOK.verdict, NOTEBOOK.assert_diagnosed
 
 
 def assert_valid(name: str, cell: str, *seeds: int) -> None:
@@ -417,23 +403,10 @@ FAST = SandboxLimits(notebook_s=120, exercise_s=40)
 FULL = {e.id: float(e.points) for e in for_lesson("06")}
 
 
-def _submission(path: Path, **sources: str) -> Path:
-    nb = nbformat.read(LESSON, as_version=4)
-    correct = dict(CELLS)
-    for cell in nb.cells:
-        gid = nbgrader_meta(cell).get("grade_id")
-        if gid in sources:
-            cell.source = sources[gid]
-        elif gid in correct:
-            cell.source = correct[gid]
-    nbformat.write(nb, path)
-    return path
-
-
 @pytest.mark.slow
 def test_grader_scores_lesson06(tmp_path):
     lessons = load_lessons(ROOT / "lessons")
-    good = grade_submission(_submission(tmp_path / "a.ipynb"), lessons, seed=7, limits=FAST,
+    good = grade_submission(submission(tmp_path / "a.ipynb"), lessons, seed=7, limits=FAST,
                             hide=(str(ROOT / "solutions"),))
     assert good.error is None and {e.id: e.score for e in good.exercises} == FULL, good
     no_temperature = SAMPLE + FILTERS + "    probs = torch.softmax(logits, -1)\n" + DRAW
@@ -441,7 +414,7 @@ def test_grader_scores_lesson06(tmp_path):
              "    from gpt2course.sampling import next_token_probs\n"
              "    return next_token_probs(logits, temperature=temperature)\n")
     bad = grade_submission(
-        _submission(tmp_path / "b.ipynb", **{"06_sample_token": no_temperature,
+        submission(tmp_path / "b.ipynb", **{"06_sample_token": no_temperature,
                                              "06_temperature_probs": cheat}),
         lessons, seed=7, limits=FAST, hide=(str(ROOT / "solutions"),))
     scores = {e.id: e.score for e in bad.exercises}

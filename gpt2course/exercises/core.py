@@ -122,6 +122,24 @@ def close(atol: float = 1e-5, rtol: float = 1e-4) -> Compare:
     return compare
 
 
+def with_hints(compare: Compare, hints: dict[str, str]) -> Compare:
+    """``compare``, plus a hint line when the mismatch summary starts with one of ``hints``' keys.
+
+    E.g. ``{"wrong shape": "Index the rows of wte with the ids."}``: the learner gets the
+    shape mismatch and, under it, what usually causes it in this exercise.
+    """
+
+    def hinted(expected: Any, got: Any) -> Mismatch | None:
+        found = compare(expected, got)
+        if found is None:
+            return None
+        extra = tuple(hint for start, hint in hints.items() if found.summary.startswith(start))
+        return Mismatch(found.summary, found.details + extra)
+
+    hinted.__name__ = getattr(compare, "__name__", "compare")
+    return hinted
+
+
 def frequencies_match(max_distance: float = 0.05) -> Compare:
     """For sampling: ``expected`` holds probabilities ``(..., V)``, ``got`` drawn ids ``(..., N)``.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .core import Case, Diagnosis, Exercise, Mismatch, close, exact
+from .core import Case, Diagnosis, Exercise, close, exact, with_hints
 
 # --- one-hot vectors ------------------------------------------------------------------------
 
@@ -43,27 +43,13 @@ def _one_hot_shifted(idx: Tensor, vocab_size: int) -> Tensor:
     return (idx[..., None] == torch.arange(1, vocab_size + 1)).float()
 
 
-def _with_hints(compare, hints: dict[str, str]):
-    """``compare``, plus a hint line when the summary starts with one of ``hints``' keys."""
-
-    def hinted(expected, got) -> Mismatch | None:
-        found = compare(expected, got)
-        if found is None:
-            return None
-        extra = tuple(hint for start, hint in hints.items() if found.summary.startswith(start))
-        return Mismatch(found.summary, found.details + extra)
-
-    hinted.__name__ = getattr(compare, "__name__", "compare")
-    return hinted
-
-
 ONE_HOT = Exercise(
     id="02.one_hot_ids",
     function="one_hot_ids",
     points=1,
     reference=_reference_one_hot,
     cases=_one_hot_cases,
-    compare=_with_hints(exact, {
+    compare=with_hints(exact, {
         "wrong dtype": "Return float32 numbers 0.0 and 1.0 (e.g. with .float()), so that the "
                        "one-hot matrix can be multiplied with wte.",
         "wrong shape": "The result has one more dimension than idx: (B, T) -> (B, T, vocab_size).",
@@ -119,7 +105,7 @@ TOKEN_EMBEDDING = Exercise(
     points=1,
     reference=_reference_token_embedding,
     cases=_token_cases,
-    compare=_with_hints(close(atol=1e-6, rtol=1e-6), EMBED_HINTS),
+    compare=with_hints(close(atol=1e-6, rtol=1e-6), EMBED_HINTS),
     diagnoses=(
         Diagnosis("each token got the row after its own: token id i is row i of wte "
                   "(rows start at 0).", _token_embedding_shifted),
@@ -171,7 +157,7 @@ INPUT_EMBEDDING = Exercise(
     points=2,
     reference=_reference_input,
     cases=_input_cases,
-    compare=_with_hints(close(atol=1e-6, rtol=1e-5), EMBED_HINTS),
+    compare=with_hints(close(atol=1e-6, rtol=1e-5), EMBED_HINTS),
     diagnoses=(
         Diagnosis("the position embeddings are not added: the result is the token "
                   "embeddings only, so the model cannot tell word order.", _tokens_only),

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact
+from .core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact, with_hints
 
 SDPA = ("torch.nn.functional.scaled_dot_product_attention",
         "torch._C._nn.scaled_dot_product_attention")
@@ -27,20 +27,6 @@ LEAK_FILL = -1e4  # a finite "minus a lot" often seen in tutorials; it leaks on 
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
-
-
-def _with_hints(compare, hints: dict[str, str]):
-    """``compare``, plus a hint line when the summary starts with one of ``hints``' keys."""
-
-    def hinted(expected, got) -> Mismatch | None:
-        found = compare(expected, got)
-        if found is None:
-            return None
-        extra = tuple(hint for start, hint in hints.items() if found.summary.startswith(start))
-        return Mismatch(found.summary, found.details + extra)
-
-    hinted.__name__ = getattr(compare, "__name__", "compare")
-    return hinted
 
 
 def _qkv(gen: torch.Generator, B: int, nh: int, T: int, hs: int, scale: float = 1.0):
@@ -117,7 +103,7 @@ SCORES = Exercise(
     points=1,
     reference=lambda q, k: _scores(q, k),
     cases=_scores_cases,
-    compare=_with_hints(close(atol=1e-5, rtol=1e-4), {
+    compare=with_hints(close(atol=1e-5, rtol=1e-4), {
         "wrong shape": "q and k are (B, nh, T, hs); the scores are (B, nh, T, T): "
                        "q @ k.transpose(-2, -1).", **SHAPE_HINTS}),
     diagnoses=(
@@ -149,7 +135,7 @@ CAUSAL_MASK = Exercise(
     points=1,
     reference=lambda T: _tril(T),
     cases=_mask_cases,
-    compare=_with_hints(exact, {
+    compare=with_hints(exact, {
         "wrong dtype": "Return a bool tensor (dtype torch.bool): True where query i may look "
                        "at key j. For example compare with == or use .bool().",
         "wrong shape": "The mask has one row per query and one column per key: (T, T).",
@@ -315,7 +301,7 @@ ATTENTION = Exercise(
     points=2,
     reference=_reference_attention,
     cases=_attention_cases,
-    compare=_with_hints(close(atol=1e-5, rtol=1e-4), {
+    compare=with_hints(close(atol=1e-5, rtol=1e-4), {
         "wrong shape": "Each token's output is a weighted sum of value vectors: (B, nh, T, hs), "
                        "the shape of v.", **SHAPE_HINTS}),
     diagnoses=ATTENTION_DIAGNOSES,
@@ -404,7 +390,7 @@ MULTI_HEAD = Exercise(
     points=3,
     reference=_reference_mha,
     cases=_mha_cases,
-    compare=_with_hints(close(atol=1e-4, rtol=1e-4), {
+    compare=with_hints(close(atol=1e-4, rtol=1e-4), {
         "wrong shape": "The layer maps (B, T, C) to (B, T, C): merge the heads back and apply "
                        "c_proj.", **SHAPE_HINTS}),
     diagnoses=(
@@ -496,7 +482,7 @@ CACHED = Exercise(
     points=2,
     reference=_reference_cached,
     cases=_cache_cases,
-    compare=_with_hints(close(atol=1e-5, rtol=1e-4), {
+    compare=with_hints(close(atol=1e-5, rtol=1e-4), {
         "expected a sequence": "Return three tensors: (output, k_all, v_all).",
         "wrong shape": "output is (B, nh, 1, hs); k_all and v_all are (B, nh, t + 1, hs).",
         **SHAPE_HINTS}),

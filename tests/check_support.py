@@ -1,0 +1,68 @@
+"""Helpers for the lesson suites: run a learner's code through ``check`` and read the verdict.
+
+Two ways in: a function written in the test (``learner``, ``passes``, ``fails_with``), or
+a solution notebook's cells with some replaced (``SolutionCells``), as a learner edits them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grading_support import learner_cells
+
+from gpt2course.check import run_check
+from gpt2course.exercises import Verdict
+
+
+def learner(name: str):
+    """Name a function as the learner's would be named, so ``check`` finds its exercise."""
+
+    def rename(fn):
+        fn.__name__ = name
+        return fn
+
+    return rename
+
+
+def passes(fn, seeds=(None, 3, 8)) -> bool:
+    """``fn`` passes the public cases (seed None) and the hidden cases of each seed."""
+    for seed in seeds:
+        verdict = run_check(fn, seed=seed)
+        assert verdict.passed, verdict.message
+    return True
+
+
+def named_bug(verdict: Verdict) -> str:
+    """The diagnosis in a failing verdict ("" when none was named)."""
+    head, found, bug = verdict.message.rpartition("Likely bug: ")
+    return bug if found else ""
+
+
+def fails_with(fn, bug: str) -> str:
+    """``fn`` fails the public cases and the diagnosis names ``bug``; returns the message."""
+    verdict = run_check(fn)
+    assert not verdict.passed, f"{fn.__name__} passed but has a bug"
+    assert bug in named_bug(verdict), verdict.message
+    return verdict.message
+
+
+class SolutionCells:
+    """A solution notebook's code as the grader runs it, with cells replaceable by grade_id."""
+
+    def __init__(self, notebook: Path) -> None:
+        self.cells = learner_cells(notebook)
+
+    def namespace(self, **replace: str) -> dict:
+        """The names a learner who wrote these cells (some replaced) would have defined."""
+        namespace: dict = {"__name__": "__main__"}
+        for gid, source in self.cells:
+            exec(compile(replace.get(gid, source), gid, "exec"), namespace)
+        return namespace
+
+    def verdict(self, name: str, seed: int | None = None, **replace: str) -> Verdict:
+        return run_check(self.namespace(**replace)[name], seed)
+
+    def assert_diagnosed(self, name: str, message_start: str, **replace: str) -> None:
+        result = self.verdict(name, **replace)
+        assert not result.passed
+        assert named_bug(result).startswith(message_start), result.message
