@@ -28,7 +28,7 @@ lab: setup
 	$(BIN)/jupyter lab lessons/
 
 lint: setup
-	$(BIN)/ruff check gpt2course tests benchmarks conftest.py
+	$(BIN)/ruff check gpt2course tests benchmarks conftest.py solutions lessons
 
 # The tests always use the course's own small Shakespeare model (never downloaded
 # weights), kept in a cache inside the checkout: the same outputs on every machine.
