@@ -34,7 +34,7 @@ def passes(fn, seeds=(None, 3, 8)) -> bool:
 
 def named_bug(verdict: Verdict) -> str:
     """The diagnosis in a failing verdict ("" when none was named)."""
-    head, found, bug = verdict.message.rpartition("Likely bug: ")
+    _, found, bug = verdict.message.rpartition("Likely bug: ")
     return bug if found else ""
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import regex
+from check_support import fails_with, learner
 
 from gpt2course.check import run_check
 from gpt2course.exercises import for_lesson
@@ -121,15 +122,9 @@ CORRECT = [text_to_bytes, most_common_pair, merge_pair, train_bpe, split_chunks,
            encode_text, decode_tokens]
 
 
-def as_(fn, name):
-    """A buggy version must carry the exercise's name, as it would in the notebook."""
-    fn.__name__ = name
-    return fn
-
-
 def verdict(fn, name=None, seed=None):
     if name:
-        fn = as_(fn, name)
+        fn = learner(name)(fn)  # a buggy version carries the exercise's name, as in the notebook
     result = run_check(fn, seed=seed)
     assert not isinstance(result, str), result
     return result
@@ -201,10 +196,7 @@ def test_chunk_trained_reference_equals_the_package_training():
 
 
 def assert_named(fn, name, words):
-    result = verdict(fn, name)
-    assert not result.passed
-    assert "Likely bug:" in result.message, result.message
-    assert words in result.message.split("Likely bug:")[1], result.message
+    fails_with(learner(name)(fn), words)
 
 
 def test_text_to_bytes_code_points():

@@ -119,7 +119,7 @@ def _ungraded_lesson(cells: list[Any], lessons: list[Lesson]) -> Lesson | None:
     """The lesson without exercises whose cells (by nbgrader ``grade_id``) these are, if any."""
     ids = _cell_ids(cells)
     for lesson in lessons:
-        if not list(for_lesson(lesson.number)) and ids & _cell_ids(lesson.cells):
+        if not for_lesson(lesson.number) and ids & _cell_ids(lesson.cells):
             return lesson
     return None
 
