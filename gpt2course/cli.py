@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from .errors import CourseError
 from .grading.commands import add_assign, add_bundle, add_check, add_grade
+from .i18n import LANGUAGES, speaking, tr
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -74,14 +75,31 @@ SUBCOMMANDS = [
 ]
 
 
+def _add_language_option(parser: argparse.ArgumentParser, default: object) -> None:
+    """The ``--lang`` option every command shares."""
+    parser.add_argument("--lang", choices=LANGUAGES, default=default, type=_language,
+                        help="language of messages, feedback and errors: en or zh "
+                             "(default: $GPT2COURSE_LANG, else en)")
+
+
+def _language(text: str) -> str:
+    code = text.strip().lower().replace("-", "_").split("_")[0]
+    return code if code in LANGUAGES else text  # choices= rejects the rest with a clear line
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line. ``--lang`` is accepted before or after the command; the
+    subcommands' copy defaults to "not given" so it never hides one given before."""
     parser = argparse.ArgumentParser(
         prog="gpt2course",
         description="Build GPT-2 from scratch: course tools (generate text, check and grade work).",
     )
+    _add_language_option(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in SUBCOMMANDS:
         add(sub)
+    for command in sub.choices.values():
+        _add_language_option(command, argparse.SUPPRESS)
     return parser
 
 
@@ -91,13 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 0
+    with speaking(args.lang):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.run(args) or 0)
     except CourseError as err:
-        print(f"gpt2course {args.command}: {err}", file=sys.stderr)
+        print(tr("gpt2course {command}: {error}", command=args.command, error=err),
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
+        print("\n" + tr("interrupted"), file=sys.stderr)
         return 130
 
 

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import os
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -53,6 +55,28 @@ def set_language(lang: str | None) -> None:
     to ``GPT2COURSE_LANG`` or English."""
     global _chosen
     _chosen = None if lang is None else normalize_language(lang)
+
+
+@contextmanager
+def speaking(lang: str | None) -> Iterator[None]:
+    """Messages in ``lang`` inside the ``with`` block, also in the processes started there
+    (through ``GPT2COURSE_LANG``); the previous setting comes back after. ``None``
+    changes nothing."""
+    global _chosen
+    if lang is None:
+        yield
+        return
+    before, before_env = _chosen, os.environ.get("GPT2COURSE_LANG")
+    set_language(lang)
+    os.environ["GPT2COURSE_LANG"] = get_language()
+    try:
+        yield
+    finally:
+        _chosen = before
+        if before_env is None:
+            os.environ.pop("GPT2COURSE_LANG", None)
+        else:
+            os.environ["GPT2COURSE_LANG"] = before_env
 
 
 def get_language() -> str:
