@@ -47,7 +47,8 @@ def main() -> int:
         return 0
     out = Catalog(locale="zh_CN")
     for message, where in todo.items():
-        out.add(message, "", locations=[tuple(w.rsplit(":", 1)) for w in where])
+        out.add(message, "", locations=[(w.rsplit(":", 1)[0], int(w.rsplit(":", 1)[1]))
+                                            for w in where])
     write_po(sys.stdout.buffer, out, omit_header=True, width=100)
     print(f"# {len(todo)} message(s) without Chinese; add them under {LOCALE_DIR / 'zh'}",
           file=sys.stderr)

@@ -110,4 +110,6 @@ def assign(solutions: Path, lessons: Path, *, check: bool = False) -> list[str]:
         expected = {s.name for s in sources}
         stale += sorted(f"{p.name} (no solution notebook)" for p in lessons.glob("*.ipynb")
                         if p.name not in expected)
-    return stale
+    from ..translations_build import assign_translations  # the Chinese edition: lessons/zh
+
+    return stale + assign_translations(solutions, lessons, check=check, assign=assign)
