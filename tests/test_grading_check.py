@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import gpt2course
 from gpt2course.check import check, run_check
 from gpt2course.exercises import all_exercises, by_function, by_id, for_lesson
 from gpt2course.exercises.core import close, exact, frequencies_match
@@ -93,7 +95,10 @@ def test_learner_error_shows_their_traceback_only():
     text = run_check(gelu).message
     assert "Your code raised an error" in text
     assert "NameError: name 'undefined_name' is not defined" in text
-    assert "gpt2course" not in text  # no frames from inside the package
+    frames = [line.strip() for line in text.splitlines() if line.strip().startswith("File ")]
+    assert frames and all(", in gelu" in f for f in frames), frames  # only the learner's frame
+    package = Path(gpt2course.__file__).parent
+    assert str(package) not in text and "calling.py" not in text  # no frames of the package
 
 
 def test_unfilled_exercise_says_not_written_yet():

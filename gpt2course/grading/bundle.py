@@ -12,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import CourseError
+from ..i18n import tr
 
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -46,11 +47,13 @@ def write_bundle(out: Path, lessons: Path, seed: int) -> list[str]:
     out, lessons = Path(out), Path(lessons)
     notebooks = sorted(lessons.glob("*.ipynb"))
     if not notebooks:
-        raise CourseError(f"{lessons} holds no lesson notebooks; run `gpt2course assign` first.")
+        raise CourseError(tr("{folder} holds no lesson notebooks; run `gpt2course assign` "
+                             "first.", folder=lessons))
     project = PACKAGE.parent / "pyproject.toml"
     if not project.exists():
-        raise CourseError("gradescope-bundle needs the course's source checkout (pyproject.toml "
-                          f"next to {PACKAGE.name}/); run it from there.")
+        raise CourseError(tr("gradescope-bundle needs the course's source checkout "
+                             "(pyproject.toml next to {package}/); run it from there.",
+                             package=PACKAGE.name))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         _add_text(z, "setup.sh", SETUP_SH)
         _add_text(z, "run_autograder", RUN_AUTOGRADER.replace("{seed}", str(int(seed))))

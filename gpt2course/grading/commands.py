@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ..errors import CourseError
+from ..i18n import tr
 
 DEFAULT_SEED = 20240611
 
@@ -22,11 +23,11 @@ def _seed_default() -> int:
 def _require_posix(command: str) -> None:
     """The sandbox needs fork, process groups and rlimits; say so instead of an ImportError."""
     if os.name != "posix":
-        raise CourseError(
-            f"`gpt2course {command}` runs learners' code in a sandbox built on Linux/macOS "
+        raise CourseError(tr(
+            "`gpt2course {command}` runs learners' code in a sandbox built on Linux/macOS "
             "process limits, which Windows does not have. Run it in WSL, on a Linux "
-            "JupyterHub, or on Colab; in a notebook, check(your_function) works everywhere."
-        )
+            "JupyterHub, or on Colab; in a notebook, check(your_function) works everywhere.",
+            command=command))
 
 
 def add_assign(sub: argparse._SubParsersAction) -> None:
@@ -43,10 +44,10 @@ def _run_assign(args: argparse.Namespace) -> int:
 
     stale = assign(args.solutions, args.lessons, check=args.check)
     if args.check and stale:
-        print(f"out of date: {', '.join(stale)}. Run `gpt2course assign` and commit the result.",
-              file=sys.stderr)
+        print(tr("out of date: {names}. Run `gpt2course assign` and commit the result.",
+                 names=", ".join(stale)), file=sys.stderr)
         return 1
-    print(f"{'up to date' if not stale else 'wrote ' + ', '.join(stale)}")
+    print(tr("wrote {names}", names=", ".join(stale)) if stale else tr("up to date"))
     return 0
 
 
@@ -71,7 +72,8 @@ def _run_check(args: argparse.Namespace) -> int:
         return 0
     for e in grade.exercises:
         print(e.message)
-    print(f"\n{_num(grade.total)} / {_num(grade.max_total)} points on the public cases")
+    print("\n" + tr("{total} / {max} points on the public cases", total=_num(grade.total),
+                    max=_num(grade.max_total)))
     return 0
 
 
@@ -103,15 +105,15 @@ def _run_grade(args: argparse.Namespace) -> int:
     from .sandbox import SandboxLimits
 
     if args.jobs < 1:
-        raise CourseError(f"--jobs must be 1 or more, got {args.jobs}.")
+        raise CourseError(tr("--jobs must be 1 or more, got {jobs}.", jobs=args.jobs))
     first_output = args.out or args.json or args.gradescope
     if args.resume and first_output is None:
-        raise CourseError("--resume needs --out, --json or --gradescope: it reuses the "
-                          "results saved next to that file.")
+        raise CourseError(tr("--resume needs --out, --json or --gradescope: it reuses the "
+                             "results saved next to that file."))
     lessons = load_lessons(args.lessons)
     paths = find_submissions(args.submissions)
     if not paths:
-        raise CourseError(f"{args.submissions} holds no files to grade.")
+        raise CourseError(tr("{folder} holds no files to grade.", folder=args.submissions))
     store = first_output.with_name(first_output.name + ".parts") if first_output else None
     limits = SandboxLimits(notebook_s=args.time_limit, memory_mb=args.memory_mb)
     solutions = args.lessons.resolve().parent / "solutions"
@@ -125,14 +127,28 @@ def _run_grade(args: argparse.Namespace) -> int:
             print(e.message)
     write_reports(grades, csv_path=args.out, json_path=args.json,
                   gradescope_path=args.gradescope)
-    return 0
+    return _grade_exit_code(args.submissions, grades)
+
+
+def _grade_exit_code(target: Path, grades: list) -> int:
+    """0: every submission graded. A single file that could not be graded is bad input: 2.
+    A folder with any error row: 1 (the reports are written all the same)."""
+    failed = [g for g in grades if g.error]
+    if not failed:
+        return 0
+    if not target.is_dir():
+        return 2
+    print(tr("{count} of {total} submissions could not be graded (error rows above).",
+             count=len(failed), total=len(grades)), file=sys.stderr)
+    return 1
 
 
 def _summary(grade) -> str:
     if grade.error:
-        return f"{grade.submission}: ERROR {grade.error}"
+        return tr("{submission}: ERROR {error}", submission=grade.submission, error=grade.error)
     if not grade.exercises:
-        return f"{grade.submission}: {grade.lesson} has no graded exercises; nothing to score"
+        return tr("{submission}: {lesson} has no graded exercises; nothing to score",
+                  submission=grade.submission, lesson=grade.lesson)
     return f"{grade.submission}: {_num(grade.total)} / {_num(grade.max_total)}"
 
 
@@ -149,7 +165,8 @@ def _run_bundle(args: argparse.Namespace) -> int:
     from .bundle import write_bundle
 
     names = write_bundle(args.out, args.lessons, args.seed)
-    print(f"wrote {args.out} ({len(names)} files). Upload it as the autograder in Gradescope.")
+    print(tr("wrote {path} ({count} files). Upload it as the autograder in Gradescope.",
+             path=args.out, count=len(names)))
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import CourseError
 from ..exercises import Verdict, for_lesson, judge
 from ..exercises.core import Problem
+from ..i18n import tr
 from .assign import LESSON_NAME
 from .notebooks import NotebookError, atomic_write_text, nbgrader_meta, read_notebook
 from .sandbox import Cell, SandboxLimits, run_sandboxed
@@ -68,8 +69,9 @@ def load_lessons(lessons_dir: Path) -> list[Lesson]:
     """The instructor's copies of the lessons (the notebooks ``assign`` wrote)."""
     paths = sorted(p for p in Path(lessons_dir).glob("*.ipynb") if LESSON_NAME.match(p.name))
     if not paths:
-        raise CourseError(f"no lesson notebooks (NN_name.ipynb) in {lessons_dir}; pass "
-                          "--lessons with the folder that `gpt2course assign` wrote.")
+        raise CourseError(tr("no lesson notebooks (NN_name.ipynb) in {folder}; pass "
+                             "--lessons with the folder that `gpt2course assign` wrote.",
+                             folder=lessons_dir))
     return [Lesson(p.name[:2], p.name, read_notebook(p).cells) for p in paths]
 
 
@@ -92,8 +94,8 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
         if ungraded is not None:  # e.g. lesson 07 (training): nothing to score, not an error
             grade.lesson = ungraded.name
             return grade
-        grade.error = (f"{path}: no solution cells of any lesson were found. Hand in the lesson "
-                       "notebook itself, with your code in the cells given.")
+        grade.error = tr("{path}: no solution cells of any lesson were found. Hand in the "
+                         "lesson notebook itself, with your code in the cells given.", path=path)
         return grade
     grade.lesson = lesson.name
     exercises = list(for_lesson(lesson.number))
@@ -107,10 +109,16 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
         else:
             verdict = judge(e, cases[e.id], got)
         message = verdict.message
+        if len(answers.get(e.grade_id, ())) > 1:
+            message = tr("Your notebook has {count} cells with the nbgrader id {grade_id!r} "
+                         "(a split or copied solution cell). They were run in notebook order, "
+                         "so the last definition counts; keep your answer in one cell.",
+                         count=len(answers[e.grade_id]), grade_id=e.grade_id) + "\n" + message
         if e.grade_id not in answers and not verdict.passed:
-            message = (f"Your solution cell for {e.function} was not found (nbgrader id "
-                       f"{e.grade_id!r}), so the empty one was used. Write your code in the "
-                       f"cell given, not in a new cell.\n{message}")
+            message = tr("Your solution cell for {function} was not found (nbgrader id "
+                         "{grade_id!r}), so the empty one was used. Write your code in the "
+                         "cell given, not in a new cell.", function=e.function,
+                         grade_id=e.grade_id) + "\n" + message
         grade.exercises.append(ExerciseGrade(e.id, e.points, verdict.score, message))
     return grade
 
@@ -132,19 +140,24 @@ def _solution_ids(lesson: Lesson) -> set[str]:
     return set(_solution_sources(lesson.cells))
 
 
-def _solution_sources(cells: list[Any]) -> dict[str, str]:
-    """grade_id -> source of each code cell marked as a solution (the first one wins)."""
-    found: dict[str, str] = {}
+def _solution_sources(cells: list[Any]) -> dict[str, list[str]]:
+    """grade_id -> sources of the code cells marked as that solution, in notebook order.
+
+    A learner who split a solution cell, or left a copy of the stub above the answer, has
+    several cells with one ``grade_id``; all run in order, as in Jupyter, so the last
+    definition wins.
+    """
+    found: dict[str, list[str]] = {}
     for cell in cells:
         meta = nbgrader_meta(cell)
         gid = meta.get("grade_id")
         if cell.get("cell_type") == "code" and meta.get("solution") and isinstance(gid, str):
             source = cell.get("source", "")
-            found.setdefault(gid, source if isinstance(source, str) else "")
+            found.setdefault(gid, []).append(source if isinstance(source, str) else "")
     return found
 
 
-def _cells_to_run(lesson: Lesson, answers: dict[str, str]) -> list[Cell]:
+def _cells_to_run(lesson: Lesson, answers: dict[str, list[str]]) -> list[Cell]:
     """The instructor's setup cells and the learner's solution cells, in lesson order."""
     cells = []
     for number, cell in enumerate(lesson.cells, start=1):
@@ -153,7 +166,10 @@ def _cells_to_run(lesson: Lesson, answers: dict[str, str]) -> list[Cell]:
             continue
         if meta.get("solution"):
             gid = meta["grade_id"]
-            cells.append(Cell(gid, answers.get(gid, cell.source)))
+            sources = answers.get(gid, [cell.source])
+            for k, source in enumerate(sources, start=1):
+                label = gid if len(sources) == 1 else f"{gid} ({k}/{len(sources)})"
+                cells.append(Cell(label, source))
         elif SETUP_TAG in cell.metadata.get("tags", []):
             cells.append(Cell(f"setup {number}", cell.source))
     return cells
@@ -168,7 +184,8 @@ def find_submissions(target: Path) -> list[Path]:
     if target.is_file():
         return [target]
     if not target.is_dir():
-        raise CourseError(f"{target} does not exist; give a notebook or a folder of them.")
+        raise CourseError(tr("{path} does not exist; give a notebook or a folder of them.",
+                             path=target))
     return sorted(
         p for p in target.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(target).parts)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import CourseError
+from ..i18n import tr
 from .grade import SubmissionGrade
 from .notebooks import atomic_write_text
 
@@ -61,8 +62,9 @@ def write_reports(grades: list[SubmissionGrade], *, csv_path: Path | None = None
     """Write the reports asked for; each file appears whole or not at all."""
     if gradescope_path is not None:
         if len(grades) != 1:
-            raise CourseError(f"--gradescope writes one submission's results, got {len(grades)} "
-                              "submissions; grade one notebook at a time for Gradescope.")
+            raise CourseError(tr("--gradescope writes one submission's results, got {count} "
+                                 "submissions; grade one notebook at a time for Gradescope.",
+                                 count=len(grades)))
         atomic_write_text(Path(gradescope_path), to_gradescope(grades[0]))
     if csv_path is not None:
         atomic_write_text(Path(csv_path), to_csv(grades))
