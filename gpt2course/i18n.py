@@ -23,6 +23,7 @@ import string
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 
 LANGUAGES = ("en", "zh")
@@ -55,6 +56,11 @@ def set_language(lang: str | None) -> None:
     to ``GPT2COURSE_LANG`` or English."""
     global _chosen
     _chosen = None if lang is None else normalize_language(lang)
+    if get_language() != "en" and find_spec("matplotlib") is not None:
+        # The notebook's own plots have labels in this language too: give them a font.
+        from .viz.fonts import use_language_fonts
+
+        use_language_fonts()
 
 
 @contextmanager

@@ -145,7 +145,8 @@ def code_tokens(source: str) -> list[tuple[int, str]]:
 
 
 def _string_code(literal: str) -> str:
-    """What of a string literal is code: nothing, or an f-string's expressions and specs."""
+    """What of a string literal is code: nothing, or an f-string's fields (expression,
+    conversion, format spec), in any order: a translated label may put them elsewhere."""
     prefix = literal[: len(literal) - len(literal.lstrip("rRbBuUfF"))].lower()
     if "f" not in prefix:
         return "str"
@@ -154,7 +155,9 @@ def _string_code(literal: str) -> str:
     except SyntaxError:
         return literal
     values = node.values if isinstance(node, ast.JoinedStr) else []
-    return "f" + repr([ast.dump(v) for v in values if isinstance(v, ast.FormattedValue)])
+    fields = sorted(ast.unparse(ast.JoinedStr(values=[v])) for v in values
+                    if isinstance(v, ast.FormattedValue))
+    return "f-string with " + " ".join(fields)
 
 
 def same_code(english: str, chinese: str) -> str | None:

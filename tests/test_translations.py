@@ -110,6 +110,9 @@ def test_comments_docstrings_and_labels_may_differ():
     assert same_code(CODE, ZH_CODE) is None
     assert code_tokens("x = 1  # one\n\n\ny = 'a'") == code_tokens("x = 1\ny = '甲'  # 乙")
     assert same_code("x = 1", "x = (1") is not None  # unreadable Chinese code is reported
+    # a translated label may put its fields in another order, but not change them
+    assert same_code('print(f"{a} of {b:.2f}")', 'print(f"{b:.2f} 的 {a}")') is None
+    assert same_code('print(f"{a} of {b:.2f}")', 'print(f"{b:.3f} 的 {a}")') is not None
 
 
 @pytest.mark.parametrize("entry", [

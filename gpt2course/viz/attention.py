@@ -10,16 +10,20 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from ..i18n import tr
+from .fonts import use_language_fonts
+
 
 def show_grid(matrix: Tensor, tokens: Sequence[str], *, title: str = "", ax: plt.Axes | None = None,
               numbers: bool = True, cmap: str = "viridis") -> plt.Axes:
     """One ``(T, T)`` grid: rows are queries, columns are keys. -inf cells are drawn grey."""
     grid = matrix.detach().float().clone()
     if grid.dim() != 2 or grid.shape != (len(tokens), len(tokens)):
-        raise ValueError(f"matrix must be (T, T) with T = len(tokens) = {len(tokens)}; "
-                         f"got shape {tuple(grid.shape)}.")
+        raise ValueError(tr("matrix must be (T, T) with T = len(tokens) = {T}; got shape "
+                            "{shape}.", T=len(tokens), shape=tuple(grid.shape)))
     hidden = torch.isinf(grid) & (grid < 0)
     grid[hidden] = float("nan")  # drawn with the "bad" colour below
+    use_language_fonts()
     if ax is None:
         _, ax = plt.subplots(figsize=(3.6, 3.2))
     colours = plt.get_cmap(cmap).copy()
@@ -28,8 +32,8 @@ def show_grid(matrix: Tensor, tokens: Sequence[str], *, title: str = "", ax: plt
     labels = [repr(t) for t in tokens]
     ax.set_xticks(range(len(tokens)), labels, rotation=45, ha="right")
     ax.set_yticks(range(len(tokens)), labels)
-    ax.set_xlabel("key (looked at)")
-    ax.set_ylabel("query (looking)")
+    ax.set_xlabel(tr("key (looked at)"))
+    ax.set_ylabel(tr("query (looking)"))
     ax.set_title(title)
     if numbers and len(tokens) <= 8:
         for i in range(len(tokens)):
@@ -43,10 +47,11 @@ def show_grid(matrix: Tensor, tokens: Sequence[str], *, title: str = "", ax: plt
 def show_mask_steps(scores: Tensor, masked: Tensor, weights: Tensor,
                     tokens: Sequence[str]) -> Figure:
     """Three grids side by side: raw scores, masked scores, softmax weights."""
+    use_language_fonts()
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-    show_grid(scores, tokens, title="1. scores q.k / sqrt(hs)", ax=axes[0])
-    show_grid(masked, tokens, title="2. future hidden (-inf)", ax=axes[1])
-    show_grid(weights, tokens, title="3. softmax: rows add up to 1", ax=axes[2])
+    show_grid(scores, tokens, title=tr("1. scores q.k / sqrt(hs)"), ax=axes[0])
+    show_grid(masked, tokens, title=tr("2. future hidden (-inf)"), ax=axes[1])
+    show_grid(weights, tokens, title=tr("3. softmax: rows add up to 1"), ax=axes[2])
     fig.tight_layout()
     return fig
 
@@ -59,7 +64,8 @@ def attention_maps(model: nn.Module, idx: Tensor) -> Tensor:
     computed again from it.
     """
     if idx.dim() != 2 or idx.shape[0] != 1:
-        raise ValueError(f"idx must be one sequence of shape (1, T); got {tuple(idx.shape)}.")
+        raise ValueError(tr("idx must be one sequence of shape (1, T); got {shape}.",
+                            shape=tuple(idx.shape)))
     inputs: list[Tensor] = []
     hooks = [block.attn.register_forward_pre_hook(lambda _m, args: inputs.append(args[0]))
              for block in model.h]
@@ -92,11 +98,11 @@ def attention_viewer(weights: Tensor, tokens: Sequence[str]):
     from IPython.display import display
 
     if weights.dim() != 4 or weights.shape[-1] != len(tokens):
-        raise ValueError(f"weights must be (n_layer, n_head, T, T) with T = {len(tokens)}; "
-                         f"got shape {tuple(weights.shape)}.")
+        raise ValueError(tr("weights must be (n_layer, n_head, T, T) with T = {T}; got shape "
+                            "{shape}.", T=len(tokens), shape=tuple(weights.shape)))
     n_layer, n_head = weights.shape[:2]
-    layer = widgets.Dropdown(options=list(range(n_layer)), value=0, description="layer")
-    head = widgets.IntSlider(value=0, min=0, max=n_head - 1, description="head")
+    layer = widgets.Dropdown(options=list(range(n_layer)), value=0, description=tr("layer"))
+    head = widgets.IntSlider(value=0, min=0, max=n_head - 1, description=tr("head"))
     picture = widgets.Output()
 
     def draw(_change=None) -> None:
@@ -104,7 +110,8 @@ def attention_viewer(weights: Tensor, tokens: Sequence[str]):
             picture.clear_output(wait=True)
             fig, ax = plt.subplots(figsize=(4.5, 4))
             show_grid(weights[layer.value, head.value], tokens, ax=ax,
-                      title=f"layer {layer.value}, head {head.value}")
+                      title=tr("layer {layer}, head {head}", layer=layer.value,
+                               head=head.value))
             fig.tight_layout()
             display(fig)
             plt.close(fig)

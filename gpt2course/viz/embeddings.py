@@ -9,20 +9,26 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..i18n import tr
+from .fonts import use_language_fonts
+
 
 def show_input_matrix(x: Tensor, tokens: Sequence[str], *, columns: int = 48,
-                      title: str = "block input: one row per token") -> Figure:
-    """Heatmap of a ``(T, C)`` input matrix, one row per token; only the first ``columns``."""
+                      title: str | None = None) -> Figure:
+    """Heatmap of a ``(T, C)`` input matrix, one row per token; only the first ``columns``.
+
+    ``title`` defaults to "block input: one row per token" in the learner's language."""
     if x.dim() != 2 or x.shape[0] != len(tokens):
-        raise ValueError(f"x must be (T, C) with T = len(tokens) = {len(tokens)}; "
-                         f"got shape {tuple(x.shape)}. For a batch, pass x[0].")
+        raise ValueError(tr("x must be (T, C) with T = len(tokens) = {T}; got shape {shape}. "
+                            "For a batch, pass x[0].", T=len(tokens), shape=tuple(x.shape)))
     shown = x[:, :columns].detach().float()
     limit = float(shown.abs().max()) or 1.0
+    use_language_fonts()
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(tokens) + 1.2))
     image = ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
     ax.set_yticks(range(len(tokens)), [repr(t) for t in tokens])
-    ax.set_xlabel(f"the first {shown.shape[1]} of C = {x.shape[1]} numbers")
-    ax.set_title(title)
+    ax.set_xlabel(tr("the first {shown} of C = {C} numbers", shown=shown.shape[1], C=x.shape[1]))
+    ax.set_title(tr("block input: one row per token") if title is None else title)
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
     return fig
@@ -51,13 +57,14 @@ def show_position_similarity(wpe: Tensor, *, first: int = 64, title: str = "",
                              ax: plt.Axes | None = None) -> Figure:
     """Heatmap of the cosine similarity between the first ``first`` position vectors."""
     sim = cosine_similarity_matrix(wpe[:first].detach().float())
+    use_language_fonts()
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.5, 4))
     else:
         fig = ax.figure
     image = ax.imshow(sim, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_xlabel("position j")
-    ax.set_ylabel("position i")
-    ax.set_title(title or f"cosine similarity of positions 0..{sim.shape[0] - 1}")
+    ax.set_xlabel(tr("position j"))
+    ax.set_ylabel(tr("position i"))
+    ax.set_title(title or tr("cosine similarity of positions 0..{last}", last=sim.shape[0] - 1))
     fig.colorbar(image, ax=ax, fraction=0.046)
     return fig

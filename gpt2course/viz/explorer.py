@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import torch
 
 from ..errors import InputError
+from ..i18n import tr
 from ..model import GPT2
 from ..sampling import next_token_probs
 from ..vocab import ENDOFTEXT, ENDOFTEXT_ID
@@ -36,7 +37,8 @@ def context_ids(enc: Any, prompt: str, n_positions: int) -> list[int]:
     """The ids the model reads: ``<|endoftext|>`` for an empty prompt, else the prompt's
     tokens (``<|endoftext|>`` allowed in it), cut to the last ``n_positions``."""
     if not isinstance(prompt, str):
-        raise InputError(f"the prompt must be a string, got {type(prompt).__name__}.")
+        raise InputError(tr("the prompt must be a string, got {kind}.",
+                            kind=type(prompt).__name__))
     ids = enc.encode(prompt, allowed_special={ENDOFTEXT}) if prompt else [ENDOFTEXT_ID]
     return ids[-n_positions:]
 
@@ -45,7 +47,8 @@ def settings(temperature: float, top_k: int | None, top_p: float | None
              ) -> tuple[float, int | None, float | None]:
     """Slider values -> sampler settings: top-k 0 and top-p 1 mean "off" (None)."""
     if temperature <= 0:
-        raise InputError(f"temperature must be > 0, got {temperature}.")
+        raise InputError(tr("temperature must be > 0, got {temperature}.",
+                            temperature=temperature))
     return (float(temperature), int(top_k) if top_k else None,
             float(top_p) if top_p is not None and top_p < 1 else None)
 
@@ -71,7 +74,7 @@ def explorer_state(model: GPT2, enc: Any, prompt: str, temperature: float = 1.0,
 
 def visible(text: str) -> str:
     """Token text for a button: spaces as '·' and line ends as '↵', so they can be seen."""
-    return "".join(VISIBLE.get(ch, ch) for ch in text).replace("\n", "") or "(empty)"
+    return "".join(VISIBLE.get(ch, ch) for ch in text).replace("\n", "") or tr("(empty)")
 
 
 class NextTokenExplorer:
@@ -93,16 +96,16 @@ class NextTokenExplorer:
         wide = w.Layout(width="95%")
         named = {"description_width": "initial"}  # show "temperature" in full
         # A text area, not a one-line Text: prompts and tokens hold line breaks.
-        self.prompt = w.Textarea(value=prompt, description="prompt", layout=wide,
-                             continuous_update=False,
-                             placeholder="empty: start from <|endoftext|>")
+        self.prompt = w.Textarea(value=prompt, description=tr("prompt"), layout=wide,
+                                 continuous_update=False,
+                                 placeholder=tr("empty: start from <|endoftext|>"))
         self.temperature = w.FloatSlider(value=1.0, min=0.1, max=3.0, step=0.05,
-                                         description="temperature", readout_format=".2f",
+                                         description=tr("temperature"), readout_format=".2f",
                                          style=named)
         self.top_k = w.IntSlider(value=0, min=0, max=50, description="top-k", style=named)
         self.top_p = w.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
                                    description="top-p", readout_format=".2f", style=named)
-        self.sample = w.Button(description="sample a token", icon="random")
+        self.sample = w.Button(description=tr("sample a token"), icon="random")
         self.status = w.Label()
         self.buttons, self.bars, self.labels, rows = [], [], [], []
         for i in range(SHOWN):
@@ -118,8 +121,8 @@ class NextTokenExplorer:
         self.sample.on_click(lambda _: self.draw())
         for control in (self.prompt, self.temperature, self.top_k, self.top_p):
             control.observe(lambda _: self.update(), names="value")
-        help_line = w.HTML("<small>top-k 0 and top-p 1.00 mean off. Click a token to add it "
-                           "to the prompt.</small>")
+        help_line = w.HTML("<small>" + tr("top-k 0 and top-p 1.00 mean off. Click a token to "
+                                          "add it to the prompt.") + "</small>")
         model_line = w.Label(description)
         sliders = w.HBox([self.temperature, self.top_k, self.top_p])
         self.box = w.VBox([model_line, self.prompt, sliders, help_line, *rows,
@@ -139,12 +142,13 @@ class NextTokenExplorer:
         for cand, button, bar, label in zip(self.candidates, self.buttons, self.bars,
                                             self.labels, strict=True):
             button.description = visible(cand.text)
-            button.tooltip = f"token id {cand.token_id}: click to add it"
+            button.tooltip = tr("token id {id}: click to add it", id=cand.token_id)
             bar.value = cand.prob
             label.value = f"{cand.prob:.1%}" if cand.prob == 0 or cand.prob >= 0.001 \
                 else "<0.1%"
         shown = sum(c.prob for c in self.candidates)
-        self.status.value = f"The {SHOWN} tokens shown hold {shown:.1%} of the probability."
+        self.status.value = tr("The {count} tokens shown hold {share:.1%} of the probability.",
+                               count=SHOWN, share=shown)
 
     def append(self, text: str) -> None:
         """Add ``text`` to the end of the prompt (which updates the candidates)."""

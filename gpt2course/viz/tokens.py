@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+from ..i18n import tr
+
 # Light colours, so that black text stays easy to read on each of them.
 COLOURS = ("#fde68a", "#bfdbfe", "#bbf7d0", "#fecaca", "#ddd6fe", "#fed7aa")
 # Spaces and line ends are invisible; these marks show where a token holds one.
@@ -33,7 +35,8 @@ def tokens_as_html(pieces: Sequence[str], ids: Sequence[int] | None = None) -> s
     """HTML: each token on its own colour; hovering over a token shows its id."""
     _check_pieces(pieces)
     if ids is not None and len(ids) != len(pieces):
-        raise ValueError(f"got {len(pieces)} tokens but {len(ids)} ids; give one id per token.")
+        raise ValueError(tr("got {tokens} tokens but {ids} ids; give one id per token.",
+                            tokens=len(pieces), ids=len(ids)))
     spans = []
     for k, piece in enumerate(pieces):
         title = f' title="id {ids[k]}"' if ids is not None else ""
@@ -56,34 +59,44 @@ def show_tokens(pieces: Sequence[str], ids: Sequence[int] | None = None) -> None
 
 
 def plot_compression(num_merges: Sequence[int], bytes_per_token: Sequence[float],
-                     title: str = "More merges, fewer tokens") -> None:
-    """Line plot: bytes per token (how much each token holds) against the number of merges."""
+                     title: str | None = None) -> None:
+    """Line plot: bytes per token (how much each token holds) against the number of merges.
+
+    ``title`` defaults to "More merges, fewer tokens" in the learner's language."""
     import matplotlib.pyplot as plt
 
+    from .fonts import use_language_fonts
+
+    use_language_fonts()
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(list(num_merges), list(bytes_per_token), marker="o")
-    ax.set_xlabel("number of merges")
-    ax.set_ylabel("bytes per token")
-    ax.set_title(title)
+    ax.set_xlabel(tr("number of merges"))
+    ax.set_ylabel(tr("bytes per token"))
+    ax.set_title(tr("More merges, fewer tokens") if title is None else title)
     ax.grid(alpha=0.3)
     fig.tight_layout()
 
 
 def plot_top_tokens(pieces: Sequence[str], counts: Sequence[int],
-                    title: str = "The most frequent merged tokens") -> None:
-    """Horizontal bars: how often each token occurs, the most frequent on top."""
+                    title: str | None = None) -> None:
+    """Horizontal bars: how often each token occurs, the most frequent on top.
+
+    ``title`` defaults to "The most frequent merged tokens" in the learner's language."""
     import matplotlib.pyplot as plt
 
+    from .fonts import use_language_fonts
+
+    use_language_fonts()
     _check_pieces(pieces)
     labels = [repr(p) for p in pieces]  # quotes show the spaces at the ends
     fig, ax = plt.subplots(figsize=(6, 0.3 * len(pieces) + 1))
     ax.barh(labels[::-1], list(counts)[::-1], color=COLOURS[1], edgecolor="#1e3a8a")
-    ax.set_xlabel("times in the text")
-    ax.set_title(title)
+    ax.set_xlabel(tr("times in the text"))
+    ax.set_title(tr("The most frequent merged tokens") if title is None else title)
     fig.tight_layout()
 
 
 def _check_pieces(pieces: Sequence[str]) -> None:
     if isinstance(pieces, str) or not all(isinstance(p, str) for p in pieces):
-        raise TypeError("give a list of strings, one per token, e.g. "
-                        "[decode_tokens([i], merges) for i in ids].")
+        raise TypeError(tr("give a list of strings, one per token, e.g. "
+                           "[decode_tokens([i], merges) for i in ids]."))
