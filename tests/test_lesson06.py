@@ -93,6 +93,8 @@ TEMPERATURE = "def temperature_probs(logits, temperature):\n"
      "    return probs / probs.sum(-1, keepdim=True)\n", "the temperature has no effect"),
     ("    return F.softmax(logits * temperature, dim=-1)\n", "the logits are multiplied"),
     ("    return torch.softmax(logits / temperature, dim=0)\n", "softmax runs over the rows"),
+    ("    e = torch.exp(logits / temperature)\n"
+     "    return e / e.sum(-1, keepdim=True)\n", "softmax without subtracting the max"),
 ])
 def test_temperature_bugs_are_named(body, diagnosis):
     assert_diagnosed("temperature_probs", diagnosis, **{"06_temperature_probs": TEMPERATURE + body})
@@ -124,6 +126,13 @@ TOP_K = "def top_k_logits(logits, k):\n"
      "    return logits.masked_fill(logits > kth, float('-inf'))\n", "the k smallest logits"),
     ("    kth = torch.topk(logits, k).values[:, -1:]\n"
      "    return logits.masked_fill(logits < kth, 0.0)\n", "the dropped tokens are set to 0"),
+    # Compares with the k-th largest value: every logit tied with it stays.
+    ("    ranked = torch.sort(logits, dim=-1, descending=True).values\n"
+     "    return torch.where(logits >= ranked[:, k - 1 : k], logits, -torch.inf)\n",
+     "every token tied with the k-th largest logit is kept"),
+    ("    kth = torch.topk(logits, k).values[:, -1:]\n"
+     "    return logits.masked_fill(logits < kth, float('-inf'))\n",
+     "every token tied with the k-th largest logit is kept"),
 ])
 def test_top_k_bugs_are_named(body, diagnosis):
     assert_diagnosed("top_k_logits", diagnosis, **{"06_top_k_logits": TOP_K + body})
@@ -139,8 +148,9 @@ def test_top_k_with_a_large_negative_number_says_to_use_minus_infinity():
 @pytest.mark.parametrize("body", [
     "    values, indices = torch.topk(logits, k, dim=-1)\n"
     "    return torch.full_like(logits, float('-inf')).scatter(-1, indices, values)\n",
-    "    ranked = torch.sort(logits, dim=-1, descending=True).values\n"
-    "    return torch.where(logits >= ranked[:, k - 1 : k], logits, -torch.inf)\n",
+    "    ranked, order = torch.sort(logits, dim=-1, descending=True, stable=True)\n"
+    "    keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, order[:, :k], True)\n"
+    "    return torch.where(keep, logits, torch.finfo(logits.dtype).min * 0 - torch.inf)\n",
     "    out = logits.clone()\n"
     "    for row in range(out.size(0)):\n"
     "        drop = torch.argsort(out[row])[: out.size(1) - k]\n"
@@ -177,15 +187,34 @@ PUT_BACK = "    return torch.full_like(logits, float('-inf')).scatter(-1, order,
      "    ranked = ranked.masked_fill(probs.cumsum(-1) - probs >= p, 0.0)\n"
      "    return torch.zeros_like(logits).scatter(-1, order, ranked)\n",
      "the dropped tokens are set to 0"),
+    # The lesson's rule with > where it needs >=: at an exact boundary one token too many.
+    ("    probs = torch.softmax(ranked, -1)\n"
+     "    ranked = ranked.masked_fill(probs.cumsum(-1) - probs > p, float('-inf'))\n"
+     + PUT_BACK, "when the running total reaches p exactly, one token too many"),
+    # Hugging Face's shifted mask, with > : the same bug.
+    ("    total = torch.softmax(ranked, -1).cumsum(-1)\n"
+     "    drop = total > p\n"
+     "    drop[:, 1:] = drop[:, :-1].clone()\n"
+     "    drop[:, 0] = False\n"
+     "    ranked = ranked.masked_fill(drop, float('-inf'))\n" + PUT_BACK,
+     "when the running total reaches p exactly, one token too many"),
+    # The mask is right, in sorted order, but it is applied to the unsorted logits.
+    ("    probs = torch.softmax(ranked, -1)\n"
+     "    return logits.masked_fill(probs.cumsum(-1) - probs >= p, float('-inf'))\n",
+     "the mask is computed in sorted order but applied to the logits in their original"),
+    ("    e = ranked.exp()\n"
+     "    probs = e / e.sum(-1, keepdim=True)\n"
+     "    ranked = ranked.masked_fill(probs.cumsum(-1) - probs >= p, float('-inf'))\n"
+     + PUT_BACK, "softmax without subtracting the max"),
 ])
 def test_top_p_bugs_are_named(body, diagnosis):
     assert_diagnosed("top_p_logits", diagnosis, **{"06_top_p_logits": TOP_P + body})
 
 
 @pytest.mark.parametrize("body", [
-    # Hugging Face's way: drop while the total is above p, shifted by one to keep the crosser.
+    # Hugging Face's way: drop once the total reaches p, shifted by one to keep the crosser.
     "    total = torch.softmax(ranked, -1).cumsum(-1)\n"
-    "    drop = total > p\n"
+    "    drop = total >= p\n"
     "    drop[:, 1:] = drop[:, :-1].clone()\n"
     "    drop[:, 0] = False\n"
     "    ranked = ranked.masked_fill(drop, float('-inf'))\n" + PUT_BACK,
@@ -199,6 +228,21 @@ def test_top_p_bugs_are_named(body, diagnosis):
     "    n_keep = ((probs.cumsum(-1) - probs) < p).sum(-1, keepdim=True)\n"
     "    threshold = ranked.gather(-1, n_keep - 1)\n"
     "    return logits.masked_fill(logits < threshold, float('-inf'))\n",
+    # The mask scattered back to vocabulary order, then torch.where with finfo.min - inf.
+    "    probs = torch.softmax(ranked, -1)\n"
+    "    drop_sorted = probs.cumsum(-1) - probs >= p\n"
+    "    drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)\n"
+    "    return torch.where(drop, torch.tensor(float('-inf')), logits)\n",
+    # A loop over rows with Python numbers.
+    "    out = torch.full_like(logits, float('-inf'))\n"
+    "    for r in range(logits.size(0)):\n"
+    "        probs, total = torch.softmax(ranked[r], -1).tolist(), 0.0\n"
+    "        for j, q in enumerate(probs):\n"
+    "            if total >= p:\n"
+    "                break\n"
+    "            out[r, order[r, j]] = ranked[r, j]\n"
+    "            total += q\n"
+    "    return out\n",
 ])
 def test_top_p_valid_variants_pass(body):
     assert_valid("top_p_logits", TOP_P + body, 4, 5, 6)
@@ -249,6 +293,25 @@ def test_sampler_that_ignores_the_generator_is_told_to_pass_it():
     assert not result.passed and "with the same seed" in result.message, result.message
 
 
+@pytest.mark.parametrize("seeding", [
+    "    generator = torch.Generator().manual_seed(0)\n",
+    "    generator.manual_seed(1234)\n",
+])
+def test_sampler_that_seeds_its_own_generator_is_named(seeding):
+    """Each call starts the same stream again: a generator reused across calls repeats."""
+    body = (seeding + "    logits = logits / temperature\n" + FILTERS +
+            "    probs = torch.softmax(logits, -1)\n" + DRAW)
+    result = verdict("sample_token", **{"06_sample_token": SAMPLE + body})
+    assert not result.passed and "seeds a generator itself" in result.message, result.message
+
+
+def test_sampler_without_max_subtraction_is_named():
+    body = ("    logits = logits / temperature\n" + FILTERS +
+            "    e = torch.exp(logits)\n    probs = e / e.sum(-1, keepdim=True)\n" + DRAW)
+    result = verdict("sample_token", **{"06_sample_token": SAMPLE + body})
+    assert not result.passed and "without subtracting the max" in result.message, result.message
+
+
 def test_sampler_that_returns_a_column_is_told_the_shape():
     body = ("    logits = logits / temperature\n" + FILTERS +
             "    return torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)\n")
@@ -293,6 +356,25 @@ def test_sampling_by_hand_without_renormalising_fails(clamp, message):
 ])
 def test_sample_valid_variants_pass(body):
     assert_valid("sample_token", SAMPLE + body, 4)
+
+
+def test_binary_logits_give_exact_probabilities():
+    """The exact-boundary cases rely on float32 softmax giving powers of two exactly."""
+    for row in lesson.BINARY_LOGITS:
+        probs = torch.softmax(row, -1)
+        assert sorted(probs.tolist()) == [1 / 16, 1 / 16, 1 / 8, 1 / 4, 1 / 2]
+        ranked = torch.sort(row, descending=True).values
+        assert torch.softmax(ranked, -1).cumsum(-1).tolist() == [0.5, 0.75, 0.875, 0.9375, 1.0]
+
+
+def test_top_k_ties_may_be_broken_any_way():
+    """Keeping any k of the tied logits passes; keeping all of them does not."""
+    logits = torch.tensor([[2.0, 1.0, 1.0, 1.0, 0.0]])
+    expected = to_plain(lesson.TOP_K.reference(logits=logits, k=2))
+    other = to_plain(torch.tensor([[2.0, float("-inf"), float("-inf"), 1.0, float("-inf")]]))
+    both = to_plain(torch.tensor([[2.0, 1.0, 1.0, 1.0, float("-inf")]]))
+    assert lesson.TOP_K.compare(expected, other) is None
+    assert lesson.TOP_K.compare(expected, both) is not None
 
 
 def test_false_failure_odds_are_negligible():
@@ -360,6 +442,8 @@ def _loop(window: str = "idx[:, -model.config.n_positions:]", position: str = "-
     (_loop(stop="none"), "the loop does not stop at stop_token"),
     (_loop(stop="before appending"), "the stop token is not in the output"),
     (_loop(stop="no padding"), "a row that has finished keeps getting new tokens"),
+    (_loop(window="idx[:, :model.config.n_positions]"),
+     "the context is cut to the first n_positions tokens"),
 ])
 def test_generate_bugs_are_named(cell, diagnosis):
     assert_diagnosed("generate_tokens", diagnosis, **{"06_generate_tokens": cell})
@@ -368,6 +452,23 @@ def test_generate_bugs_are_named(cell, diagnosis):
 def test_generate_without_cropping_says_to_keep_the_last_tokens():
     result = verdict("generate_tokens", **{"06_generate_tokens": _loop(window="idx")})
     assert not result.passed and "idx[:, -model.config.n_positions:]" in result.message
+
+
+@pytest.mark.parametrize("cell, message", [
+    (_loop().replace("sample_token(last, generator,", "sample_token(last, None,"),
+     "the loop does not pass its generator on"),
+    (_loop().replace("    finished = torch.zeros",
+                     "    torch.manual_seed(0)\n    finished = torch.zeros")
+     .replace("sample_token(last, generator,", "sample_token(last, None,"),
+     "the loop seeds its own random numbers"),
+    (_loop().replace("sample_token(last, generator,",
+                     "sample_token(last, torch.Generator().manual_seed(0),"),
+     "the loop seeds its own random numbers"),
+])
+def test_generate_that_loses_the_generator_is_named(cell, message):
+    for seed in (None, 4):
+        result = verdict("generate_tokens", seed, **{"06_generate_tokens": cell})
+        assert not result.passed and message in result.message, result.message
 
 
 def test_generate_that_ignores_top_k_fails():

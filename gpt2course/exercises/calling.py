@@ -139,21 +139,25 @@ def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
     Rows are drawn independently, so one call on the rows repeated ``draws`` times does
     the work of ``draws`` calls, much faster. Returns ``{"draws": (B, draws) ids, "again":
     the same from a second call with a generator seeded the same way}``, so the grader
-    can check the frequencies and that a seed makes sampling repeatable. When the call
+    can check the frequencies and that a seed makes sampling repeatable; ``"second"``: a
+    second call with the first call's generator (it must not repeat the first). When the call
     does not return one id per row, returns ``{"first": what it returned, "rows": B}``.
     """
     args, draws, seed = inputs["args"], int(inputs["draws"]), int(inputs["seed"])
     rows = {k: v.repeat(draws, *[1] * (v.dim() - 1)) for k, v in args.items()
             if type(v) is torch.Tensor}
 
-    def run() -> Any:
-        return fn(**{**args, **rows}, generator=torch.Generator().manual_seed(seed))
+    def run(generator: torch.Generator | None = None) -> Any:
+        generator = generator or torch.Generator().manual_seed(seed)
+        return fn(**{**args, **rows}, generator=generator), generator
 
-    first = run()
+    first, generator = run()
     batch = next(iter(rows.values())).size(0)
     if type(first) is not torch.Tensor or tuple(first.shape) != (batch,):
         return {"first": first, "rows": batch}
-    return {"draws": first.reshape(draws, -1).T, "again": run().reshape(draws, -1).T}
+    second = run(generator)[0]  # the same generator again: its stream must go on
+    return {"draws": first.reshape(draws, -1).T, "again": run()[0].reshape(draws, -1).T,
+            "second": second.reshape(draws, -1).T}
 
 
 class TinyLM(torch.nn.Module):
@@ -195,11 +199,24 @@ def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
     """For a generation loop: ``fn(model, **args, generator=g)`` with a ``TinyLM`` model.
 
     ``g`` is a generator seeded with ``seed``; it is only passed when the case has one.
+    A case with ``"repeat": True`` runs the loop three times (seed, the same seed, seed + 1)
+    and returns ``{"shape", "same seed, same tokens", "another seed, other tokens"}``: a
+    sampled loop cannot be compared token by token with the reference's.
     """
     args = dict(inputs["args"])
-    if inputs.get("seed") is not None:
-        args["generator"] = torch.Generator().manual_seed(int(inputs["seed"]))
-    return fn(tiny_lm(inputs["model"]), **args)
+    if inputs.get("seed") is None:
+        return fn(tiny_lm(inputs["model"]), **args)
+
+    def run(seed: int) -> Any:
+        return fn(tiny_lm(inputs["model"]), **args,
+                  generator=torch.Generator().manual_seed(seed))
+
+    out = run(int(inputs["seed"]))
+    if not inputs.get("repeat") or type(out) is not torch.Tensor:
+        return out
+    again, other = run(int(inputs["seed"])), run(int(inputs["seed"]) + 1)
+    return {"shape": list(out.shape), "same seed, same tokens": bool(torch.equal(out, again)),
+            "another seed, other tokens": not torch.equal(out, other)}
 
 
 ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import i18n
 from .calling import LearnerError, to_plain
 
 # Never importable in graded code: the reference itself and libraries that would do the
@@ -133,7 +134,8 @@ def with_hints(compare: Compare, hints: dict[str, str]) -> Compare:
         found = compare(expected, got)
         if found is None:
             return None
-        extra = tuple(hint for start, hint in hints.items() if found.summary.startswith(start))
+        extra = tuple(i18n.tr(hint) for start, hint in hints.items()
+                      if found.summary.startswith(start))
         return Mismatch(found.summary, found.details + extra)
 
     hinted.__name__ = getattr(compare, "__name__", "compare")
@@ -321,7 +323,7 @@ def judge(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any]) -> 
                            f"{name}: not written yet (it still raises NotImplementedError). "
                            "Replace `raise NotImplementedError()` with your code.")
         if isinstance(got, LearnerError):
-            hint = next((m for text, m in exercise.error_hints if text in got.text), None)
+            hint = next((i18n.tr(m) for text, m in exercise.error_hints if text in got.text), None)
             return Verdict(exercise, number - 1, len(cases),
                            f"{where}\n  Your code raised an error:\n{_indent(got.text)}"
                            + (f"\n  Likely bug: {hint}" if hint else ""))
@@ -352,7 +354,7 @@ def diagnose(exercise: Exercise, case: Case, got: Any) -> str | None:
         with torch.no_grad():
             wrong = to_plain(diagnosis.variant(**case.inputs))
         if exercise.compare(wrong, got) is None:
-            return diagnosis.message
+            return i18n.tr(diagnosis.message)  # marked N_ where it is defined
     return None
 
 
