@@ -385,6 +385,111 @@ def _grade(path: Path) -> dict[str, tuple[float, str]]:
     return {e.id: (e.score, e.message) for e in result.exercises}
 
 
+# --- the kinds of bug named in issue 15, as a learner writes them ---------------------------
+
+
+def _scores_bug(kind):
+    def attention_scores(q, k):
+        hs = q.shape[-1]
+        if kind == "times sqrt":
+            return q @ k.transpose(-2, -1) * math.sqrt(hs)
+        return q @ k.T / math.sqrt(hs)  # ".T on 4-D"
+
+    return learner("attention_scores")(attention_scores)
+
+
+def _attention_bug(kind):
+    def attention(q, k, v):
+        T, hs = q.shape[-2], q.shape[-1]
+        s = q @ k.transpose(-2, -1) / math.sqrt(hs)
+        mask = torch.tril(torch.ones(T, T, dtype=torch.bool))
+        if kind == "shifted":
+            s = s.masked_fill(~torch.tril(torch.ones(T, T, dtype=torch.bool), 1), NEG_INF)
+        elif kind == "inverted":
+            s = s.masked_fill(mask, NEG_INF)
+        elif kind == "bool added":
+            s = s + mask
+        else:
+            s = s.masked_fill(~mask, NEG_INF)
+        if kind == "times sqrt":
+            s = s * hs
+        w = torch.softmax(s, dim=1 if kind == "heads axis" else -1)
+        if kind == "weights transposed":
+            w = w.transpose(-2, -1)
+        return w @ v
+
+    return learner("attention")(attention)
+
+
+@pytest.mark.parametrize("fn, bug", [
+    (_scores_bug("times sqrt"), "the scores are multiplied by sqrt(hs)"),
+    (_scores_bug(".T"), ".T on a 4-D tensor reverses all four axes"),
+    (_attention_bug("times sqrt"), "the scores are multiplied by sqrt(hs)"),
+    (_attention_bug("shifted"), "the mask is shifted by one diagonal"),
+    (_attention_bug("inverted"), "the mask is inverted"),
+    (_attention_bug("bool added"), "the bool mask is added to the scores"),
+    (_attention_bug("heads axis"), "softmax runs over the heads axis"),
+    (_attention_bug("weights transposed"), "the attention weights are transposed before @ v"),
+    (learner("causal_mask")(lambda T: torch.ones(T, T, dtype=torch.bool).tril(1)),
+     "the mask is shifted by one diagonal"),
+    (learner("apply_causal_mask")(
+        lambda scores: scores + torch.ones(scores.shape[-1], scores.shape[-1]).tril().bool()),
+     "the bool mask is added to the scores"),
+    (learner("apply_causal_mask")(lambda scores: scores.masked_fill(
+        torch.ones(scores.shape[-1], scores.shape[-1]).triu(2).bool(), NEG_INF)),
+     "the mask is shifted by one diagonal"),
+    (learner("multi_head_attention")(partial(
+        mha, split=None, scale=lambda C, hs: 1 / math.sqrt(hs))),
+     "the scores are multiplied by sqrt(hs)"),
+])
+def test_issue_15_attention_kinds_are_caught_and_named(fn, bug):
+    fails_with(fn, bug)
+
+
+@learner("multi_head_attention")
+def mha_split_per_head(x, c_attn_weight, c_attn_bias, c_proj_weight, c_proj_bias, n_head):
+    B, T, C = x.shape
+    hs = C // n_head
+    qkv = (x @ c_attn_weight + c_attn_bias).view(B, T, n_head, 3 * hs).transpose(1, 2)
+    q, k, v = qkv.split(hs, dim=-1)  # q|k|v per head: not GPT-2's layout
+    y = attention_ok(q, k, v).transpose(1, 2).reshape(B, T, C)
+    return y @ c_proj_weight + c_proj_bias
+
+
+@pytest.mark.parametrize("dim", [-1, 1, 0])
+def test_cache_appended_on_the_wrong_axis_is_named(dim):
+    @learner("cached_attention")
+    def cached_attention(q, k, v, k_cache, v_cache):
+        k_all, v_all = torch.cat([k_cache, k], dim=dim), torch.cat([v_cache, v], dim=dim)
+        w = torch.softmax(q @ k_all.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+        return w @ v_all, k_all, v_all
+
+    fails_with(cached_attention, "the new key and value are appended on the wrong axis")
+
+
+def test_qkv_split_per_head_is_named():
+    fails_with(mha_split_per_head, "q, k and v are split per head")
+
+
+def test_attention_with_torch_where_and_a_loop_passes():
+    @learner("attention")
+    def attention(q, k, v):
+        T = q.shape[-2]
+        out = torch.empty_like(q)
+        for i in range(T):  # one query at a time, only the keys up to it
+            s = q[..., i : i + 1, :] @ k[..., : i + 1, :].mT / math.sqrt(q.shape[-1])
+            out[..., i : i + 1, :] = torch.softmax(s, dim=-1) @ v[..., : i + 1, :]
+        return out
+
+    @learner("apply_causal_mask")
+    def apply_causal_mask(scores):
+        T = scores.shape[-1]
+        keep = torch.arange(T)[:, None] >= torch.arange(T)[None, :]
+        return torch.where(keep, scores, torch.tensor(float("-inf")))
+
+    assert passes(attention) and passes(apply_causal_mask)
+
+
 def test_grader_gives_full_marks_to_the_solutions(tmp_path):
     got = _grade(submission(tmp_path / "03.ipynb"))
     assert {k: v[0] for k, v in got.items()} == {e.id: float(e.points) for e in LESSON03}

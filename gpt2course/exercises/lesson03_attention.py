@@ -18,11 +18,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..i18n import N_, tr
 from .core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact, with_hints
 
 SDPA = ("torch.nn.functional.scaled_dot_product_attention",
         "torch._C._nn.scaled_dot_product_attention")
 LEAK_FILL = -1e4  # a finite "minus a lot" often seen in tutorials; it leaks on large scores
+# (the diagnoses below say -10000: a message must be a plain literal)
 
 
 def _gen(seed: int) -> torch.Generator:
@@ -45,13 +47,14 @@ def _tril(T: int, S: int | None = None, diagonal: int = 0) -> Tensor:
 def _scores(q: Tensor, k: Tensor, scale: str = "hs", transposed: bool = False) -> Tensor:
     s = (k @ q.transpose(-2, -1)) if transposed else (q @ k.transpose(-2, -1))
     divisor = {"hs": math.sqrt(q.shape[-1]), "none": 1.0, "hs_squared": q.shape[-1],
-               "T": math.sqrt(q.shape[-2])}[scale]
+               "T": math.sqrt(q.shape[-2]), "times": 1 / math.sqrt(q.shape[-1])}[scale]
     return s / divisor
 
 
 def _mask(scores: Tensor, mode: str = "inf", diagonal: int = 0) -> Tensor:
     """Hide the future. mode: inf, min (finfo.min), fill (masked_fill LEAK_FILL),
-    add (add LEAK_FILL), times (multiply by the mask), none."""
+    add (add LEAK_FILL), times (multiply by the mask), bool_add (add the bool mask itself),
+    inverted (-inf where a key may be seen), none."""
     T, S = scores.shape[-2:]
     allowed = _tril(T, S, diagonal)
     if mode == "inf":
@@ -64,18 +67,22 @@ def _mask(scores: Tensor, mode: str = "inf", diagonal: int = 0) -> Tensor:
         return scores + (~allowed) * LEAK_FILL
     if mode == "times":
         return scores * allowed
+    if mode == "bool_add":
+        return scores + allowed
+    if mode == "inverted":
+        return scores.masked_fill(allowed, float("-inf"))
     return scores
 
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, *, scale: str = "hs", mask: str = "inf",
             diagonal: int = 0, dim: int = -1, mask_after: bool = False,
-            transposed: bool = False) -> Tensor:
+            transposed: bool = False, weights_t: bool = False) -> Tensor:
     scores = _scores(q, k, scale, transposed)
     if mask_after:
         weights = torch.softmax(scores, dim=-1) * _tril(*scores.shape[-2:])
     else:
         weights = torch.softmax(_mask(scores, mask, diagonal), dim=dim)
-    return weights @ v
+    return (weights.transpose(-2, -1) if weights_t else weights) @ v
 
 
 # --- 1. scores ----------------------------------------------------------------------------
@@ -95,7 +102,12 @@ def _scores_cases(seed: int | None) -> list[Case]:
             case("a hidden B=1, nh=4, T=3, hs=5", gen, 1, 4, 3, 5)]
 
 
-SHAPE_HINTS = {"wrong dtype": "Keep float32: do not convert to another dtype."}
+SHAPE_HINTS = {"wrong dtype": N_("Keep float32: do not convert to another dtype.")}
+# k.T on a 4-D tensor reverses all four axes: the product then fails with one of these.
+FOUR_D_T = N_(".T on a 4-D tensor reverses all four axes (B, nh, T, hs) -> (hs, T, nh, B). "
+              "Swap only the last two: k.transpose(-2, -1) (or k.mT).")
+FOUR_D_T_HINTS = (("Expected size for first two dimensions of batch2", FOUR_D_T),
+                  ("must match the size of tensor b", FOUR_D_T))
 
 SCORES = Exercise(
     id="03.attention_scores",
@@ -104,20 +116,23 @@ SCORES = Exercise(
     reference=lambda q, k: _scores(q, k),
     cases=_scores_cases,
     compare=with_hints(close(atol=1e-5, rtol=1e-4), {
-        "wrong shape": "q and k are (B, nh, T, hs); the scores are (B, nh, T, T): "
-                       "q @ k.transpose(-2, -1).", **SHAPE_HINTS}),
+        "wrong shape": N_("q and k are (B, nh, T, hs); the scores are (B, nh, T, T): "
+                       "q @ k.transpose(-2, -1)."), **SHAPE_HINTS}),
     diagnoses=(
-        Diagnosis("the scores are not divided by sqrt(hs) (hs = q.shape[-1], the size of one "
-                  "head).", lambda q, k: _scores(q, k, "none")),
-        Diagnosis("the scores are divided by hs; divide by sqrt(hs).",
+        Diagnosis(N_("the scores are not divided by sqrt(hs) (hs = q.shape[-1], the size of one "
+                  "head)."), lambda q, k: _scores(q, k, "none")),
+        Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
                   lambda q, k: _scores(q, k, "hs_squared")),
-        Diagnosis("the scores are divided by sqrt(T), the number of tokens; divide by "
-                  "sqrt(hs), the size of one head (q.shape[-1]).",
+        Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+                  lambda q, k: _scores(q, k, "times")),
+        Diagnosis(N_("the scores are divided by sqrt(T), the number of tokens; divide by "
+                  "sqrt(hs), the size of one head (q.shape[-1])."),
                   lambda q, k: _scores(q, k, "T")),
-        Diagnosis("rows and columns are swapped (k @ q.T): row i must hold query i's scores "
-                  "against every key, scores[..., i, j] = q_i . k_j.",
+        Diagnosis(N_("rows and columns are swapped (k @ q.T): row i must hold query i's scores "
+                  "against every key, scores[..., i, j] = q_i . k_j."),
                   lambda q, k: _scores(q, k, transposed=True)),
     ),
+    error_hints=FOUR_D_T_HINTS,
 )
 
 # --- 2. the causal mask -------------------------------------------------------------------
@@ -136,17 +151,20 @@ CAUSAL_MASK = Exercise(
     reference=lambda T: _tril(T),
     cases=_mask_cases,
     compare=with_hints(exact, {
-        "wrong dtype": "Return a bool tensor (dtype torch.bool): True where query i may look "
-                       "at key j. For example compare with == or use .bool().",
-        "wrong shape": "The mask has one row per query and one column per key: (T, T).",
+        "wrong dtype": N_("Return a bool tensor (dtype torch.bool): True where query i may look "
+                       "at key j. For example compare with == or use .bool()."),
+        "wrong shape": N_("The mask has one row per query and one column per key: (T, T)."),
     }),
     diagnoses=(
-        Diagnosis("the mask hides the diagonal: each token must see itself too "
-                  "(tril with diagonal=0, not -1).", lambda T: _tril(T, diagonal=-1)),
-        Diagnosis("True and False are swapped: True must mean 'may look' (the lower triangle "
-                  "with the diagonal), not 'hidden'.", lambda T: ~_tril(T)),
-        Diagnosis("this is the upper triangle: row i (the query) may see columns 0..i (keys "
-                  "at or before it), not the keys after it.", lambda T: _tril(T).T),
+        Diagnosis(N_("the mask hides the diagonal: each token must see itself too "
+                  "(tril with diagonal=0, not -1)."), lambda T: _tril(T, diagonal=-1)),
+        Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one "
+                     "(tril with diagonal=1). Use diagonal=0: token i sees keys 0..i."),
+                  lambda T: _tril(T, diagonal=1)),
+        Diagnosis(N_("True and False are swapped: True must mean 'may look' (the lower triangle "
+                  "with the diagonal), not 'hidden'."), lambda T: ~_tril(T)),
+        Diagnosis(N_("this is the upper triangle: row i (the query) may see columns 0..i (keys "
+                  "at or before it), not the keys after it."), lambda T: _tril(T).T),
     ),
 )
 
@@ -183,15 +201,18 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
     float64 alike. This accepts -inf, torch.finfo(dtype).min, and -1e9 for such scores.
     """
     if not isinstance(got, np.ndarray):
-        return Mismatch(f"expected a tensor of shape {expected.shape}, got {describe(got)}.")
+        return Mismatch(tr("expected a tensor of shape {shape}, got {got}.",
+                           shape=expected.shape, got=describe(got)))
     if got.shape != expected.shape:
-        return Mismatch(f"wrong shape: expected {expected.shape}, got {got.shape}.",
-                        ("Return the scores with the same shape (..., T, T).",))
+        return Mismatch(tr("wrong shape: expected {expected}, got {got}.",
+                           expected=expected.shape, got=got.shape),
+                        (tr("Return the scores with the same shape (..., T, T)."),))
     if got.dtype != expected.dtype:
-        return Mismatch(f"wrong dtype: expected {expected.dtype}, got {got.dtype}.")
+        return Mismatch(tr("wrong dtype: expected {expected}, got {got}.",
+                           expected=expected.dtype, got=got.dtype))
     if np.isnan(got).any():
         where = [int(i) for i in np.argwhere(np.isnan(got))[0]]
-        return Mismatch(f"your output contains NaN (first at {where}).")
+        return Mismatch(tr("your output contains NaN (first at {where}).", where=where))
     visible = np.isfinite(expected)
     e, g = expected.astype(np.float64), got.astype(np.float64)
     e_visible = np.where(visible, e, 0.0)  # no inf - inf below
@@ -199,9 +220,10 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
     wrong = visible & ~(np.abs(g_visible - e_visible) <= 1e-5 + 1e-4 * np.abs(e_visible))
     if wrong.any():
         at = tuple(int(i) for i in np.argwhere(wrong)[0])
-        return Mismatch(f"{int(wrong.sum())} visible scores were changed.",
-                        (f"first at {list(at)} (query {at[-2]}, key {at[-1]}): expected "
-                         f"{e[at]:.6g}, got {g[at]:.6g}",))
+        return Mismatch(tr("{n} visible scores were changed.", n=int(wrong.sum())),
+                        (tr("first at {at} (query {i}, key {j}): expected {e}, got {g}",
+                            at=list(at), i=at[-2], j=at[-1], e=format(e[at], ".6g"),
+                            g=format(g[at], ".6g")),))
     row_max = np.where(visible, e, -np.inf).max(axis=-1, keepdims=True)
     row_max = np.where(np.isfinite(row_max), row_max, 0.0)
     leaks = ~visible & ~(g <= row_max - 200)
@@ -211,12 +233,13 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
         weights = np.exp(row - row.max())
         share = float((weights * ~visible[at[:-1]]).sum() / weights.sum())
         return Mismatch(
-            f"{int(leaks.sum())} hidden scores are not hidden well enough.",
-            (f"first at {list(at)} (query {at[-2]}, key {at[-1]}, a future token): it holds "
-             f"{g[at]:.6g}, so softmax gives the future keys of this row a weight of "
-             f"{share:.3g} instead of 0",
-             "Put -inf there (or torch.finfo(scores.dtype).min). A finite value like -1e4 "
-             "is not small enough when the scores themselves are large."))
+            tr("{n} hidden scores are not hidden well enough.", n=int(leaks.sum())),
+            (tr("first at {at} (query {i}, key {j}, a future token): it holds {g}, so softmax "
+                "gives the future keys of this row a weight of {share} instead of 0",
+                at=list(at), i=at[-2], j=at[-1], g=format(g[at], ".6g"),
+                share=format(share, ".3g")),
+             tr("Put -inf there (or torch.finfo(scores.dtype).min). A finite value like -1e4 "
+                "is not small enough when the scores themselves are large.")))
     return None
 
 
@@ -228,20 +251,27 @@ APPLY_MASK = Exercise(
     cases=_apply_cases,
     compare=masked_scores_match,
     diagnoses=(
-        Diagnosis("the mask hides the diagonal: each token must see itself too.",
+        Diagnosis(N_("the mask hides the diagonal: each token must see itself too."),
                   lambda scores: _mask(scores, diagonal=-1)),
-        Diagnosis("the mask hides the past instead of the future: key j is hidden from "
-                  "query i when j > i.",
+        Diagnosis(N_("the mask hides the past instead of the future: key j is hidden from "
+                  "query i when j > i."),
                   lambda scores: scores.masked_fill(_tril(scores.shape[-1]),
                                                     float("-inf"))),
-        Diagnosis(f"the hidden scores are set to a finite number ({LEAK_FILL:g}); when the "
-                  "scores are large, softmax still gives the future some weight. Use -inf.",
+        Diagnosis(N_("the hidden scores are set to a finite number (-10000); when the "
+                  "scores are large, softmax still gives the future some weight. Use -inf."),
                   lambda scores: _mask(scores, "fill")),
-        Diagnosis(f"{LEAK_FILL:g} is added to the hidden scores; a large score stays large, so "
-                  "the future leaks through. Set them to -inf instead.",
+        Diagnosis(N_("-10000 is added to the hidden scores; a large score stays large, so "
+                  "the future leaks through. Set them to -inf instead."),
                   lambda scores: _mask(scores, "add")),
-        Diagnosis("the scores are multiplied by the mask: hidden scores become 0, not -inf, "
-                  "and softmax still gives them weight.", lambda scores: _mask(scores, "times")),
+        Diagnosis(N_("the scores are multiplied by the mask: hidden scores become 0, not -inf, "
+                  "and softmax still gives them weight."), lambda scores: _mask(scores, "times")),
+        Diagnosis(N_("the bool mask is added to the scores: True counts as 1, so the visible "
+                     "scores grow by 1 and nothing is hidden. Use it to choose: "
+                     "scores.masked_fill(~mask, float('-inf'))."),
+                  lambda scores: _mask(scores, "bool_add")),
+        Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
+                     "Hide key j from query i when j > i."),
+                  lambda scores: _mask(scores, diagonal=1)),
     ),
 )
 
@@ -272,27 +302,43 @@ def _reference_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
 
 
 ATTENTION_DIAGNOSES = (
-    Diagnosis("the scores are not divided by sqrt(hs).",
+    Diagnosis(N_("the scores are not divided by sqrt(hs)."),
               lambda q, k, v: _attend(q, k, v, scale="none")),
-    Diagnosis("the scores are divided by hs; divide by sqrt(hs).",
+    Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
               lambda q, k, v: _attend(q, k, v, scale="hs_squared")),
-    Diagnosis("the mask is applied after softmax: the hidden weights are set to 0 but the "
-              "others no longer add up to 1. Mask the scores first, then softmax.",
+    Diagnosis(N_("the mask is applied after softmax: the hidden weights are set to 0 but the "
+              "others no longer add up to 1. Mask the scores first, then softmax."),
               lambda q, k, v: _attend(q, k, v, mask_after=True)),
-    Diagnosis("softmax runs over the wrong axis: each query's weights over the keys (the last "
-              "axis, dim=-1) must add up to 1.", lambda q, k, v: _attend(q, k, v, dim=-2)),
-    Diagnosis("there is no causal mask: tokens look at the future.",
+    Diagnosis(N_("softmax runs over the wrong axis: each query's weights over the keys (the last "
+              "axis, dim=-1) must add up to 1."), lambda q, k, v: _attend(q, k, v, dim=-2)),
+    Diagnosis(N_("there is no causal mask: tokens look at the future."),
               lambda q, k, v: _attend(q, k, v, mask="none")),
-    Diagnosis("the mask hides the diagonal: each token must see itself too (token 0 then "
-              "sees nothing at all).", lambda q, k, v: _attend(q, k, v, diagonal=-1)),
-    Diagnosis("the mask hides the diagonal: each token must see itself too (token 0 then "
-              "sees nothing at all).", lambda q, k, v: _attend(q, k, v, mask="min", diagonal=-1)),
-    Diagnosis(f"the mask uses a finite number ({LEAK_FILL:g}); with large scores the future "
-              "still gets weight. Use -inf.", lambda q, k, v: _attend(q, k, v, mask="fill")),
-    Diagnosis(f"the mask adds {LEAK_FILL:g} to hidden scores; with large scores the future "
-              "still gets weight. Use -inf.", lambda q, k, v: _attend(q, k, v, mask="add")),
-    Diagnosis("the scores are k @ q.T instead of q @ k.T: row i must be query i.",
+    Diagnosis(N_("the mask hides the diagonal: each token must see itself too (token 0 then "
+              "sees nothing at all)."), lambda q, k, v: _attend(q, k, v, diagonal=-1)),
+    Diagnosis(N_("the mask hides the diagonal: each token must see itself too (token 0 then "
+              "sees nothing at all)."), lambda q, k, v: _attend(q, k, v, mask="min", diagonal=-1)),
+    Diagnosis(N_("the mask uses a finite number (-10000); with large scores the future "
+              "still gets weight. Use -inf."), lambda q, k, v: _attend(q, k, v, mask="fill")),
+    Diagnosis(N_("the mask adds -10000 to hidden scores; with large scores the future "
+              "still gets weight. Use -inf."), lambda q, k, v: _attend(q, k, v, mask="add")),
+    Diagnosis(N_("the scores are k @ q.T instead of q @ k.T: row i must be query i."),
               lambda q, k, v: _attend(q, k, v, transposed=True)),
+    Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+              lambda q, k, v: _attend(q, k, v, scale="times")),
+    Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
+                 "Hide key j from query i when j > i."),
+              lambda q, k, v: _attend(q, k, v, diagonal=1)),
+    Diagnosis(N_("the mask is inverted: the past is hidden and the future seen (the last "
+                 "token then sees nothing, which gives NaN). Hide key j from query i when "
+                 "j > i."), lambda q, k, v: _attend(q, k, v, mask="inverted")),
+    Diagnosis(N_("the bool mask is added to the scores: True counts as 1, so nothing is "
+                 "hidden. Use it to choose: scores.masked_fill(~mask, float('-inf'))."),
+              lambda q, k, v: _attend(q, k, v, mask="bool_add")),
+    Diagnosis(N_("softmax runs over the heads axis (dim=1); it must run over the keys, the "
+                 "last axis (dim=-1)."), lambda q, k, v: _attend(q, k, v, dim=1)),
+    Diagnosis(N_("the attention weights are transposed before @ v: row i of the weights "
+                 "(query i's weights over the keys) must multiply v directly: weights @ v."),
+              lambda q, k, v: _attend(q, k, v, weights_t=True)),
 )
 
 ATTENTION = Exercise(
@@ -302,9 +348,10 @@ ATTENTION = Exercise(
     reference=_reference_attention,
     cases=_attention_cases,
     compare=with_hints(close(atol=1e-5, rtol=1e-4), {
-        "wrong shape": "Each token's output is a weighted sum of value vectors: (B, nh, T, hs), "
-                       "the shape of v.", **SHAPE_HINTS}),
+        "wrong shape": N_("Each token's output is a weighted sum of value vectors: (B, nh, T, hs), "
+                       "the shape of v."), **SHAPE_HINTS}),
     diagnoses=ATTENTION_DIAGNOSES,
+    error_hints=FOUR_D_T_HINTS,
     forbidden_functions=SDPA,
 )
 
@@ -362,10 +409,15 @@ def _mha_with(*, order=(0, 1, 2), split: str = "ok", merge: str = "ok", scale: s
             q, k, v = (t.view(B, T, n_head, hs).transpose(1, 2) for t in (q, k, v))
         elif split == "interleaved":  # head h gets channels h, h + n_head, ...
             q, k, v = (t.view(B, T, hs, n_head).permute(0, 3, 1, 2) for t in (q, k, v))
+        elif split == "per_head":  # q|k|v taken per head from the 3C columns
+            per_head = qkv.view(B, T, n_head, 3 * hs).transpose(1, 2)
+            q, k, v = per_head.split(hs, dim=-1)
         else:  # "straight": (B, T, C) viewed as (B, nh, T, hs) without the transpose
             q, k, v = (t.reshape(B, n_head, T, hs) for t in (q, k, v))
         if scale == "C":
             y = _attend(q * math.sqrt(hs) / math.sqrt(C), k, v, **attend)
+        elif scale == "times":
+            y = _attend(q * hs, k, v, **attend)
         else:
             y = _attend(q, k, v, scale=scale, **attend)
         y = y.transpose(1, 2).reshape(B, T, C) if merge == "ok" else y.reshape(B, T, C)
@@ -391,42 +443,56 @@ MULTI_HEAD = Exercise(
     reference=_reference_mha,
     cases=_mha_cases,
     compare=with_hints(close(atol=1e-4, rtol=1e-4), {
-        "wrong shape": "The layer maps (B, T, C) to (B, T, C): merge the heads back and apply "
-                       "c_proj.", **SHAPE_HINTS}),
+        "wrong shape": N_("The layer maps (B, T, C) to (B, T, C): merge the heads back and apply "
+                       "c_proj."), **SHAPE_HINTS}),
     diagnoses=(
-        Diagnosis("the scores are not divided by sqrt(hs).", _mha_with(scale="none")),
-        Diagnosis("the scores are divided by sqrt(C), the model width (d_model); divide by "
-                  "sqrt(hs), the size of one head (C // n_head).", _mha_with(scale="C")),
-        Diagnosis("the scores are divided by hs; divide by sqrt(hs).",
+        Diagnosis(N_("the scores are not divided by sqrt(hs)."), _mha_with(scale="none")),
+        Diagnosis(N_("the scores are divided by sqrt(C), the model width (d_model); divide by "
+                  "sqrt(hs), the size of one head (C // n_head)."), _mha_with(scale="C")),
+        Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
                   _mha_with(scale="hs_squared")),
+        Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+                  _mha_with(scale="times")),
+        Diagnosis(N_("q, k and v are split per head (each head's 3*hs columns as its own "
+                     "q|k|v). c_attn's output is three blocks of C columns: q = columns "
+                     "0..C-1, k = C..2C-1, v = 2C..3C-1; split those into heads."),
+                  _mha_with(split="per_head")),
         *_wrong_thirds(),
-        Diagnosis("the heads are split in the wrong order: head h must get the channels "
+        Diagnosis(N_("the heads are split in the wrong order: head h must get the channels "
                   "h*hs .. (h+1)*hs - 1. View (B, T, C) as (B, T, n_head, hs), then "
-                  "transpose(1, 2).", _mha_with(split="interleaved")),
-        Diagnosis("(B, T, C) was reshaped straight to (B, n_head, T, hs): this mixes tokens "
-                  "between heads. View it as (B, T, n_head, hs) first, then transpose(1, 2).",
+                  "transpose(1, 2)."), _mha_with(split="interleaved")),
+        Diagnosis(N_("(B, T, C) was reshaped straight to (B, n_head, T, hs): this mixes tokens "
+                  "between heads. View it as (B, T, n_head, hs) first, then transpose(1, 2)."),
                   _mha_with(split="straight")),
-        Diagnosis("the heads are merged in the wrong order: transpose (B, n_head, T, hs) back "
-                  "to (B, T, n_head, hs) before reshaping to (B, T, C).",
+        Diagnosis(N_("the heads are merged in the wrong order: transpose (B, n_head, T, hs) back "
+                  "to (B, T, n_head, hs) before reshaping to (B, T, C)."),
                   _mha_with(merge="straight")),
-        Diagnosis("c_proj_weight is used transposed (y @ W.T or F.linear, the nn.Linear "
+        Diagnosis(N_("c_proj_weight is used transposed (y @ W.T or F.linear, the nn.Linear "
                   "habit). GPT-2's checkpoint stores it as Conv1D, (in, out): compute "
-                  "y @ c_proj_weight + c_proj_bias.", _mha_with(proj="transposed")),
-        Diagnosis("c_attn_weight was reshaped to (3C, C) instead of transposed: reshape keeps "
+                  "y @ c_proj_weight + c_proj_bias."), _mha_with(proj="transposed")),
+        Diagnosis(N_("c_attn_weight was reshaped to (3C, C) instead of transposed: reshape keeps "
                   "the order of the numbers; only .T swaps rows and columns. With the Conv1D "
-                  "layout you need neither: x @ c_attn_weight.", _mha_with(attn_reshaped=True)),
-        Diagnosis("the output projection c_proj is missing: after merging the heads, compute "
-                  "y @ c_proj_weight + c_proj_bias.", _mha_with(proj="none")),
-        Diagnosis("the biases are not added.", _mha_with(bias=False)),
-        Diagnosis("there is no causal mask: tokens look at the future.", _mha_with(mask="none")),
-        Diagnosis("the mask is applied after softmax; mask the scores first.",
+                  "layout you need neither: x @ c_attn_weight."), _mha_with(attn_reshaped=True)),
+        Diagnosis(N_("the output projection c_proj is missing: after merging the heads, compute "
+                  "y @ c_proj_weight + c_proj_bias."), _mha_with(proj="none")),
+        Diagnosis(N_("the biases are not added."), _mha_with(bias=False)),
+        Diagnosis(N_("there is no causal mask: tokens look at the future."),
+                  _mha_with(mask="none")),
+        Diagnosis(N_("the mask is applied after softmax; mask the scores first."),
                   _mha_with(mask_after=True)),
-        Diagnosis("softmax runs over the wrong axis (it must be the last one, the keys).",
+        Diagnosis(N_("softmax runs over the wrong axis (it must be the last one, the keys)."),
                   _mha_with(dim=-2)),
+        Diagnosis(N_("softmax runs over the wrong axis (it must be the last one, the keys)."),
+                  _mha_with(dim=1)),
+        Diagnosis(N_("the attention weights are transposed before @ v: row i of the weights "
+                     "(query i's weights over the keys) must multiply v directly: weights @ v."),
+                  _mha_with(weights_t=True)),
+        Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
+                     "Hide key j from query i when j > i."), _mha_with(diagonal=1)),
     ),
-    error_hints=(("cannot be multiplied", "a weight is used transposed (x @ W.T or F.linear, "
+    error_hints=(("cannot be multiplied", N_("a weight is used transposed (x @ W.T or F.linear, "
                   "the nn.Linear habit). GPT-2's checkpoint stores c_attn_weight as Conv1D, "
-                  "(in, out) = (C, 3C): compute x @ c_attn_weight + c_attn_bias."),),
+                  "(in, out) = (C, 3C): compute x @ c_attn_weight + c_attn_bias.")),),
     forbidden_functions=(*SDPA, "torch.nn.MultiheadAttention",
                          "torch.nn.functional.multi_head_attention_forward"),
 )
@@ -483,20 +549,23 @@ CACHED = Exercise(
     reference=_reference_cached,
     cases=_cache_cases,
     compare=with_hints(close(atol=1e-5, rtol=1e-4), {
-        "expected a sequence": "Return three tensors: (output, k_all, v_all).",
-        "wrong shape": "output is (B, nh, 1, hs); k_all and v_all are (B, nh, t + 1, hs).",
+        "expected a sequence": N_("Return three tensors: (output, k_all, v_all)."),
+        "wrong shape": N_("output is (B, nh, 1, hs); k_all and v_all are (B, nh, t + 1, hs)."),
         **SHAPE_HINTS}),
     diagnoses=(
-        Diagnosis("the new token's own key and value are left out: append k and v to the "
-                  "cache first (torch.cat on dim 2), then attend to all t + 1 keys.",
+        Diagnosis(N_("the new token's own key and value are left out: append k and v to the "
+                  "cache first (torch.cat on dim 2), then attend to all t + 1 keys."),
                   _cached_with(append="none")),
-        Diagnosis("the new key and value are put in front of the cache; append them at the "
-                  "end (they belong to the newest position).", _cached_with(append="front")),
-        Diagnosis("the scores are not divided by sqrt(hs).", _cached_with(scale="none")),
-        Diagnosis("the new token sees only the first key. It is the last token, so it may "
-                  "see every cached key and itself: no mask is needed here.",
+        Diagnosis(N_("the new key and value are put in front of the cache; append them at the "
+                  "end (they belong to the newest position)."), _cached_with(append="front")),
+        Diagnosis(N_("the scores are not divided by sqrt(hs)."), _cached_with(scale="none")),
+        Diagnosis(N_("the new token sees only the first key. It is the last token, so it may "
+                  "see every cached key and itself: no mask is needed here."),
                   _cached_with(first_only=True)),
     ),
+    error_hints=(("Sizes of tensors must match except in dimension", N_(
+        "the new key and value are appended on the wrong axis. The cache is (B, nh, t, hs) "
+        "and the tokens are axis 2: torch.cat([k_cache, k], dim=2).")), *FOUR_D_T_HINTS),
     forbidden_functions=SDPA,
 )
 
