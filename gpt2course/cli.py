@@ -8,12 +8,25 @@ plain message, with no traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 
 from .errors import CourseError
 from .grading.commands import add_assign, add_bundle, add_check, add_grade
 from .i18n import LANGUAGES, speaking, tr
+
+DEBUG_VARIABLE = "GPT2COURSE_DEBUG"  # set to 1 to see a full traceback instead of one line
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line saying what to do (exit 2), not the usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, tr("{prog}: {problem} (see {prog} --help)", prog=self.prog,
+                        problem=message) + "\n")
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -38,18 +51,12 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
 
 def _run_generate(args: argparse.Namespace) -> int:
     from .generate_cli import stream_generate
+    from .sampling import SamplingConfig
 
-    stream_generate(
-        model=args.model,
-        prompt=args.prompt,
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        top_k=args.top_k,
-        top_p=args.top_p,
-        greedy=args.greedy,
-        seed=args.seed,
-        out=sys.stdout,
-    )
+    sampling = SamplingConfig(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                              greedy=args.greedy)
+    stream_generate(model=args.model, prompt=args.prompt, max_new_tokens=args.max_new_tokens,
+                    sampling=sampling, seed=args.seed, out=sys.stdout)
     return 0
 
 
@@ -90,7 +97,7 @@ def _language(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line. ``--lang`` is accepted before or after the command; the
     subcommands' copy defaults to "not given" so it never hides one given before."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="gpt2course",
         description="Build GPT-2 from scratch: course tools (generate text, check and grade work).",
     )
@@ -123,6 +130,31 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\n" + tr("interrupted"), file=sys.stderr)
         return 130
+    except Exception as err:
+        return report_bug(f"gpt2course {args.command}", err)
+
+
+def report_bug(name: str, err: Exception) -> int:
+    """An exception that is not a ``CourseError`` is a bug: say so in one line, save the
+    traceback to a file, return exit code 1. With ``GPT2COURSE_DEBUG=1``, re-raise it
+    instead (the full traceback). Call it inside the ``except`` block."""
+    if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+        raise err
+    print(tr("{name}: unexpected error {kind}: {error}. This is a bug in gpt2course; please "
+             "report it with the traceback saved in {path} (or run again with {variable}=1 "
+             "to see it).", name=name, kind=type(err).__name__, error=str(err)[:300],
+             path=_save_traceback(), variable=DEBUG_VARIABLE), file=sys.stderr)
+    return 1
+
+
+def _save_traceback() -> str:
+    try:
+        fd, path = tempfile.mkstemp(prefix="gpt2course-error-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(traceback.format_exc())
+        return path
+    except OSError:
+        return tr("(nowhere: the temporary folder is not writable)")
 
 
 if __name__ == "__main__":

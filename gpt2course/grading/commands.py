@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from ..cli_types import output_file, positive_float, positive_int
 from ..errors import CourseError
 from ..i18n import tr
 
@@ -82,18 +83,20 @@ def add_grade(sub: argparse._SubParsersAction) -> None:
     p.add_argument("submissions", type=Path, help="a notebook, or a folder of them")
     p.add_argument("--lessons", default="lessons", type=Path,
                    help="the instructor's lesson notebooks (default: lessons)")
-    p.add_argument("--out", type=Path, help="CSV: one row per submission, one column per exercise")
-    p.add_argument("--json", type=Path, help="JSON with every message")
-    p.add_argument("--gradescope", type=Path, help="Gradescope results.json (one submission)")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once")
+    p.add_argument("--out", type=output_file,
+                   help="CSV: one row per submission, one column per exercise")
+    p.add_argument("--json", type=output_file, help="JSON with every message")
+    p.add_argument("--gradescope", type=output_file,
+                   help="Gradescope results.json (one submission)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="submissions graded at once")
     p.add_argument("--resume", action="store_true",
                    help="skip submissions already graded into the same output")
     p.add_argument("--seed", type=int, default=_seed_default(),
                    help="seed of the hidden cases; keep yours secret "
                         "(default: $GPT2COURSE_GRADING_SEED or a fixed one)")
-    p.add_argument("--time-limit", type=float, default=180.0,
+    p.add_argument("--time-limit", type=positive_float, default=180.0,
                    help="seconds for one whole notebook (default 180)")
-    p.add_argument("--memory-mb", type=int, default=3072,
+    p.add_argument("--memory-mb", type=positive_int, default=3072,
                    help="memory for the learner's process (default 3072)")
     p.set_defaults(run=_run_grade)
 
@@ -155,7 +158,7 @@ def _summary(grade) -> str:
 def add_bundle(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("gradescope-bundle",
                        help="write the zip Gradescope needs to run this grader itself")
-    p.add_argument("out", type=Path, help="where to write the .zip")
+    p.add_argument("out", type=output_file, help="where to write the .zip")
     p.add_argument("--lessons", default="lessons", type=Path)
     p.add_argument("--seed", type=int, default=_seed_default())
     p.set_defaults(run=_run_bundle)
