@@ -37,6 +37,14 @@ def test_solution_passes_public_and_hidden_cases(exercise, seed):
     ("return torch.clamp(x, min=0)", "this is ReLU"),
     ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x))", "the 0.044715"),
     ("return x * torch.sigmoid(1.702 * x)", "this is the sigmoid approximation"),
+    ("return x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))",
+     "the factor 0.5 in front is missing"),
+    ("return 0.5 * x * (1 + torch.tanh(math.sqrt(math.pi / 2) * (x + 0.044715 * x**3)))",
+     "the constant inside tanh is wrong"),
+    ("return 0.5 * x * (1 + torch.tanh(2 / math.pi * (x + 0.044715 * x**3)))",
+     "the constant inside tanh is wrong"),
+    ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**2)))",
+     "the cubic term uses x**2"),
 ])
 def test_gelu_bugs_are_named(body, diagnosis):
     cell = f"def gelu(x):\n    {body}\n"
@@ -74,6 +82,10 @@ MLP_HEAD = "def mlp(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):\n"
     ("    return gelu(x @ c_fc_weight.T + c_fc_bias)\n", "the second projection"),
     ("    return gelu(gelu(x @ c_fc_weight.T + c_fc_bias) @ c_proj_weight.T + c_proj_bias)\n",
      "GELU is applied after c_proj too"),
+    ("    return (x @ c_fc_weight.T + c_fc_bias) @ c_proj_weight.T + c_proj_bias\n",
+     "there is no GELU between the two layers"),
+    ("    return gelu((x @ c_fc_weight.T + c_fc_bias) @ c_proj_weight.T + c_proj_bias)\n",
+     "GELU comes after c_proj instead of between the layers"),
 ])
 def test_mlp_bugs_are_named(body, diagnosis):
     assert_diagnosed("mlp", diagnosis, **{"04_mlp": MLP_HEAD + body})
@@ -84,6 +96,7 @@ def test_mlp_with_weights_not_transposed_says_what_went_wrong():
                                                       " @ c_proj_weight + c_proj_bias\n"})
     assert not result.passed and "Your code raised an error" in result.message
     assert "mat1 and mat2 shapes cannot be multiplied" in result.message
+    assert "the weights are used in lesson 03's layout (x @ W)" in result.message
 
 
 @pytest.mark.parametrize("body", [
@@ -111,6 +124,7 @@ def test_mlp_module_with_the_wrong_width_fails_on_loading():
     cell = MLP_CLASS.format(width=1, body="self.c_proj(gelu(self.c_fc(x)))")
     result = verdict("MLP", **{"04_MLP": cell})
     assert not result.passed and "size mismatch for c_fc.weight" in result.message
+    assert "a layer has the wrong shape" in result.message
 
 
 def test_mlp_module_with_other_names_fails_on_loading():
@@ -118,12 +132,31 @@ def test_mlp_module_with_other_names_fails_on_loading():
         "self.c_fc =", "self.fc =").replace("self.c_proj =", "self.proj =")
     result = verdict("MLP", **{"04_MLP": cell})
     assert not result.passed and '"c_fc.weight"' in result.message
+    assert "the layers must have the checkpoint's names" in result.message
 
 
-def test_mlp_module_with_exact_gelu_fails():
-    cell = MLP_CLASS.format(width=4, body="self.c_proj(F.gelu(self.c_fc(x)))")
-    result = verdict("MLP", **{"04_MLP": cell})
-    assert not result.passed and "values are off" in result.message
+@pytest.mark.parametrize("first, second", [("fc1", "fc2"), ("fc", "proj"), ("c_fc", "out")])
+def test_mlp_module_with_other_layer_names_is_told_the_checkpoint_names(first, second):
+    cell = MLP_CLASS.format(width=4, body=f"self.{second}(gelu(self.{first}(x)))").replace(
+        "self.c_fc =", f"self.{first} =").replace("self.c_proj =", f"self.{second} =")
+    assert_diagnosed("MLP", "the layers must have the checkpoint's names", **{"04_MLP": cell})
+
+
+def test_mlp_module_in_the_conv1d_layout_is_told_the_shape():
+    cell = ("class MLP(nn.Module):\n    def __init__(self, n_embd):\n        super().__init__()\n"
+            "        self.c_fc = nn.Linear(4 * n_embd, n_embd)\n"
+            "        self.c_proj = nn.Linear(n_embd, 4 * n_embd)\n\n"
+            "    def forward(self, x):\n        return self.c_proj(gelu(self.c_fc(x)))\n")
+    assert_diagnosed("MLP", "a layer has the wrong shape", **{"04_MLP": cell})
+
+
+@pytest.mark.parametrize("body, diagnosis", [
+    ("self.c_proj(F.gelu(self.c_fc(x)))", "the MLP uses the exact (erf) GELU"),
+    ("self.c_proj(self.c_fc(x))", "there is no GELU between the two layers"),
+    ("self.c_proj(torch.relu(self.c_fc(x)))", "the MLP uses ReLU"),
+])
+def test_mlp_module_bugs_are_named(body, diagnosis):
+    assert_diagnosed("MLP", diagnosis, **{"04_MLP": MLP_CLASS.format(width=4, body=body)})
 
 
 def test_mlp_module_valid_variant_passes():

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..i18n import N_
 from .core import Case, Diagnosis, Exercise, close
 
 # --- GELU -------------------------------------------------------------------------------
@@ -52,6 +53,20 @@ def _sigmoid_gelu(x: Tensor) -> Tensor:
     return x * torch.sigmoid(1.702 * x)
 
 
+def _gelu_with(*, half: float = 0.5, root: float = math.sqrt(2 / math.pi), power: int = 3,
+               cube: float = 0.044715) -> Tensor:
+    """The tanh GELU with one constant changed: how the diagnoses are built."""
+
+    def gelu(x: Tensor) -> Tensor:
+        return half * x * (1 + torch.tanh(root * (x + cube * x**power)))
+
+    return gelu
+
+
+def _identity(x: Tensor) -> Tensor:
+    return x
+
+
 GELU = Exercise(
     id="04.gelu",
     function="gelu",
@@ -60,13 +75,23 @@ GELU = Exercise(
     cases=_gelu_cases,
     compare=close(atol=1e-5, rtol=1e-4),
     diagnoses=(
-        Diagnosis("this is the exact (erf) GELU; GPT-2 uses the tanh approximation.",
+        Diagnosis(N_("this is the exact (erf) GELU; GPT-2 uses the tanh approximation."),
                   _exact_gelu),
-        Diagnosis("this is ReLU (max(0, x)); GELU is smooth and lets small negatives through.",
+        Diagnosis(N_("this is ReLU (max(0, x)); GELU is smooth and lets small negatives through."),
                   _relu),
-        Diagnosis("the 0.044715 * x**3 term inside tanh is missing.", _gelu_without_cube),
-        Diagnosis("this is the sigmoid approximation x * sigmoid(1.702 x), not the tanh one.",
+        Diagnosis(N_("the 0.044715 * x**3 term inside tanh is missing."), _gelu_without_cube),
+        Diagnosis(N_("this is the sigmoid approximation x * sigmoid(1.702 x), not the tanh one."),
                   _sigmoid_gelu),
+        Diagnosis(N_("the factor 0.5 in front is missing: GELU(x) = 0.5 x (1 + tanh(...))."),
+                  _gelu_with(half=1.0)),
+        Diagnosis(N_("the constant inside tanh is wrong: it is sqrt(2 / pi), about 0.798 "
+                     "(math.sqrt(2 / math.pi))."), _gelu_with(root=math.sqrt(math.pi / 2))),
+        Diagnosis(N_("the constant inside tanh is wrong: it is sqrt(2 / pi), about 0.798 "
+                     "(math.sqrt(2 / math.pi))."), _gelu_with(root=2 / math.pi)),
+        Diagnosis(N_("the constant inside tanh is wrong: it is sqrt(2 / pi), about 0.798 "
+                     "(math.sqrt(2 / math.pi))."), _gelu_with(root=math.sqrt(2 * math.pi))),
+        Diagnosis(N_("the cubic term uses x**2; it is 0.044715 * x**3."), _gelu_with(power=2)),
+        Diagnosis(N_("this returns x unchanged: apply the GELU formula."), _identity),
     ),
     forbidden_functions=("torch.nn.functional.gelu", "torch._C._nn.gelu"),
 )
@@ -113,6 +138,23 @@ def _mlp_with(activation, *, second_projection: bool = True, biases: bool = True
     return mlp
 
 
+def _gelu_last(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):
+    h = F.linear(x, c_fc_weight, c_fc_bias)
+    return _reference_gelu(F.linear(h, c_proj_weight, c_proj_bias))
+
+
+LAYER_NAMES = N_("the layers must have the checkpoint's names: self.c_fc = nn.Linear(n_embd, "
+                 "4 * n_embd) and self.c_proj = nn.Linear(4 * n_embd, n_embd) (not fc1/fc2 or "
+                 "other names), so that GPT-2's weights load into them by name.")
+MISSING_GELU = N_("there is no GELU between the two layers: without it the MLP is one linear "
+                  "map. Compute c_proj(gelu(c_fc(x))).")
+# Lesson 03 passed weights in the checkpoint's Conv1D layout, (in, out), used as x @ W.
+# Here they are in nn.Linear's layout, (out, in): x @ W.T.
+LAYOUT_HINT = N_("the weights are used in lesson 03's layout (x @ W). Here they are in "
+                 "nn.Linear's layout, (out, in): c_fc_weight is (4C, C), so compute "
+                 "x @ c_fc_weight.T + c_fc_bias (the same for c_proj).")
+
+
 def _reference_mlp(**inputs: Tensor) -> Tensor:
     return _mlp_with(_reference_gelu)(**inputs)
 
@@ -125,16 +167,20 @@ MLP_FUNCTION = Exercise(
     cases=_mlp_cases,
     compare=close(atol=1e-5, rtol=1e-4),
     diagnoses=(
-        Diagnosis("the MLP uses the exact (erf) GELU; GPT-2 uses the tanh approximation.",
+        Diagnosis(N_("the MLP uses the exact (erf) GELU; GPT-2 uses the tanh approximation."),
                   _mlp_with(_exact_gelu)),
-        Diagnosis("the MLP uses ReLU; GPT-2 uses GELU.", _mlp_with(_relu)),
-        Diagnosis("the biases are not added (x @ W.T + b).", _mlp_with(_reference_gelu,
+        Diagnosis(N_("the MLP uses ReLU; GPT-2 uses GELU."), _mlp_with(_relu)),
+        Diagnosis(N_("the biases are not added (x @ W.T + b)."), _mlp_with(_reference_gelu,
                                                                        biases=False)),
-        Diagnosis("the second projection (c_proj, 4C -> C) is missing.",
+        Diagnosis(N_("the second projection (c_proj, 4C -> C) is missing."),
                   _mlp_with(_reference_gelu, second_projection=False)),
-        Diagnosis("GELU is applied after c_proj too; it belongs only between the two layers.",
+        Diagnosis(N_("GELU is applied after c_proj too; it belongs only between the two layers."),
                   _mlp_with(_reference_gelu, gelu_at_end=True)),
+        Diagnosis(MISSING_GELU, _mlp_with(_identity)),
+        Diagnosis(N_("GELU comes after c_proj instead of between the layers: "
+                     "c_proj(gelu(c_fc(x)))."), _gelu_last),
     ),
+    error_hints=((("cannot be multiplied", LAYOUT_HINT),)),
 )
 
 
@@ -159,6 +205,15 @@ def _reference_module(init: dict, state: dict[str, Tensor], args: dict[str, Tens
                           c_proj_bias=state["c_proj.bias"])
 
 
+def _module_with(activation):
+    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
+        return _mlp_with(activation)(
+            x=args["x"], c_fc_weight=state["c_fc.weight"], c_fc_bias=state["c_fc.bias"],
+            c_proj_weight=state["c_proj.weight"], c_proj_bias=state["c_proj.bias"])
+
+    return variant
+
+
 MLP_MODULE = Exercise(
     id="04.MLP",
     function="MLP",
@@ -167,6 +222,19 @@ MLP_MODULE = Exercise(
     cases=_module_cases,
     compare=close(atol=1e-5, rtol=1e-4),
     adapter="module",
+    diagnoses=(
+        Diagnosis(MISSING_GELU, _module_with(_identity)),
+        Diagnosis(N_("the MLP uses ReLU; GPT-2 uses GELU."), _module_with(_relu)),
+        Diagnosis(N_("the MLP uses the exact (erf) GELU; GPT-2 uses the tanh approximation."),
+                  _module_with(_exact_gelu)),
+    ),
+    error_hints=(
+        ('Unexpected key(s) in state_dict: "c_', LAYER_NAMES),
+        ("Missing key(s) in state_dict", LAYER_NAMES),
+        ("size mismatch for c_", N_(
+            "a layer has the wrong shape: c_fc is nn.Linear(n_embd, 4 * n_embd), c_proj is "
+            "nn.Linear(4 * n_embd, n_embd). nn.Linear stores its weight as (out, in).")),
+    ),
 )
 
 EXERCISES = (GELU, MLP_FUNCTION, MLP_MODULE)
