@@ -14,6 +14,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 
+from .downloads.command import add_download
 from .errors import CourseError
 from .grading.commands import add_assign, add_bundle, add_check, add_grade
 from .i18n import LANGUAGES, speaking, tr
@@ -75,6 +76,7 @@ def _run_doctor(args: argparse.Namespace) -> int:
 SUBCOMMANDS = [
     _add_generate,
     _add_doctor,
+    add_download,
     add_assign,
     add_check,
     add_grade,

@@ -5,7 +5,9 @@ the file in this order:
 
 1. the folder named by the environment variable ``GPT2COURSE_DATA_DIR``;
 2. the cache folder ``GPT2COURSE_CACHE_DIR`` (default ``~/.cache/gpt2course``);
-3. the internet: it downloads the file into the cache folder.
+3. the internet: it downloads the file into the cache folder, from the folder URL
+   ``GPT2COURSE_DATA_URL`` when it is set (a mirror holding ``tinyshakespeare.txt``),
+   else from the corpus's original address.
 
 Every copy is checked against a known SHA-256 hash, so a damaged or different file
 is never used by mistake.
@@ -15,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +24,11 @@ from pathlib import Path
 import torch
 
 from .errors import DownloadError, InputError
+from .i18n import tr
 
 DATA_DIR_VAR = "GPT2COURSE_DATA_DIR"
 CACHE_DIR_VAR = "GPT2COURSE_CACHE_DIR"
-DOWNLOAD_TIMEOUT_S = 60
+DATA_URL_VAR = "GPT2COURSE_DATA_URL"
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_DIR_VAR) or Path.home() / ".cache" / "gpt2course")
 
 
+def corpus_url(corpus: Corpus) -> str:
+    """Where ``corpus`` is downloaded from: ``$GPT2COURSE_DATA_URL/<filename>`` or its own URL."""
+    mirror = os.environ.get(DATA_URL_VAR, "").strip().rstrip("/")
+    return f"{mirror}/{corpus.filename}" if mirror else corpus.url
+
+
 def corpus_path(name: str = "tinyshakespeare") -> Path:
-    """Return the path of a checked copy of corpus ``name``, downloading it if needed."""
+    """Return the path of a checked copy of corpus ``name``, downloading it if needed.
+
+    Raises ``InputError`` for an unknown name, ``DownloadError`` (one line, naming the
+    fix) when no good copy is here and none can be downloaded.
+    """
     if name not in CORPORA:
-        raise InputError(f"Unknown corpus {name!r}. Known corpora: {sorted(CORPORA)}.")
+        raise InputError(tr("Unknown corpus {name!r}. Known corpora: {known}.",
+                            name=name, known=sorted(CORPORA)))
     corpus = CORPORA[name]
 
     data_dir = os.environ.get(DATA_DIR_VAR)
@@ -64,19 +76,29 @@ def corpus_path(name: str = "tinyshakespeare") -> Path:
         path = Path(data_dir) / corpus.filename
         if _sha256(path.read_bytes()) != corpus.sha256:
             # The user put this file there, so report it rather than delete it.
-            raise DownloadError(
-                f"{path} is not the expected {name} file (its SHA-256 hash is wrong). "
-                f"Replace it with a fresh copy from {corpus.url}, or unset {DATA_DIR_VAR}."
-            )
+            raise DownloadError(tr(
+                "{path} is not the expected {name} file (its SHA-256 hash is wrong). "
+                "Replace it with a fresh copy from {url}, or unset {var}.",
+                path=path, name=name, url=corpus_url(corpus), var=DATA_DIR_VAR))
         return path
 
     cached = cache_dir() / corpus.filename
     if cached.is_file():
         if _sha256(cached.read_bytes()) == corpus.sha256:
             return cached
-        cached.unlink()  # damaged (e.g. a download cut short): fetch it again
-    _download(corpus, cached)
-    return cached
+        cached.unlink()  # damaged: fetch it again
+    from .downloads.fetch import fetch_url  # here: it imports huggingface_hub lazily anyway
+
+    return fetch_url(corpus_url(corpus), cached, expected_hash=corpus.sha256,
+                     what=corpus.filename, advice=_data_advice(corpus))
+
+
+def _data_advice(corpus: Corpus) -> str:
+    """What to do when ``corpus`` cannot be downloaded (one sentence)."""
+    return tr("Run `gpt2course download` again; if {url} cannot be reached, set {url_var} to "
+              "a mirror folder that holds {file}, or set {dir_var} to a folder that holds it.",
+              url=corpus_url(corpus), url_var=DATA_URL_VAR, file=corpus.filename,
+              dir_var=DATA_DIR_VAR)
 
 
 def tiny_shakespeare() -> str:
@@ -86,35 +108,6 @@ def tiny_shakespeare() -> str:
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _download(corpus: Corpus, dest: Path) -> None:
-    """Download ``corpus`` to ``dest``; only a complete file with the right hash appears there."""
-    by_hand = (
-        f"Download {corpus.url} by hand and save it as {dest}, "
-        f"or set {DATA_DIR_VAR} to a folder that holds {corpus.filename}."
-    )
-    try:
-        with urllib.request.urlopen(corpus.url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            data = response.read()
-    except OSError as err:  # no network, DNS failure, HTTP error, timeout
-        raise DownloadError(f"Could not download {corpus.url} ({err}). {by_hand}") from None
-    if _sha256(data) != corpus.sha256:
-        raise DownloadError(
-            f"The file downloaded from {corpus.url} is not the expected one "
-            f"(its SHA-256 hash is wrong), so it was not saved. {by_hand}"
-        )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temporary file in the same folder, then rename: a rename is atomic,
-    # so a crash can leave a stray temporary file but never a half-written dest.
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def train_val_split(

@@ -18,10 +18,11 @@ import os
 from pathlib import Path
 
 from .data import cache_dir
+from .downloads.endpoint import hub_reachable
 from .errors import CourseError
 from .model import GPT2
 from .train import TrainConfig, read_train_config, save_checkpoint, train
-from .weights import CONFIG_FILE, WEIGHTS_FILE, hub_id, hub_reachable, load_pretrained
+from .weights import CONFIG_FILE, WEIGHTS_FILE, hub_id, load_pretrained
 
 NO_PRETRAINED_VAR = "GPT2COURSE_NO_PRETRAINED"
 OPENAI_MODEL = "gpt2"
@@ -88,14 +89,11 @@ def _openai_gpt2() -> tuple[GPT2 | None, str]:
 
 
 def _cached_openai_folder() -> Path | None:
-    """The Hugging Face cache folder holding GPT-2's weights and config, if both are there."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:
+    """The folder on this machine holding GPT-2's weights and config (the course's cache,
+    then Hugging Face's), if one holds both; no network."""
+    from .downloads.hub import cached_file
+
+    found = [cached_file(hub_id(OPENAI_MODEL), name) for name in (WEIGHTS_FILE, CONFIG_FILE)]
+    if not all(found) or found[0].parent != found[1].parent:
         return None
-    found = [try_to_load_from_cache(hub_id(OPENAI_MODEL), name)
-             for name in (WEIGHTS_FILE, CONFIG_FILE)]
-    if not all(isinstance(path, str) for path in found):
-        return None  # not cached (None) or cached as "does not exist" (a sentinel object)
-    weights, config = (Path(p) for p in found)
-    return weights.parent if weights.parent == config.parent else None
+    return found[0].parent

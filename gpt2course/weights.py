@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 
 import torch
@@ -25,7 +24,8 @@ from safetensors.torch import load_file
 from torch import Tensor
 
 from .config import PRESETS, GPT2Config
-from .errors import CheckpointError, DownloadError
+from .downloads.endpoint import hub_reachable  # noqa: F401 (re-exported: its old home)
+from .errors import CheckpointError
 from .model import GPT2
 
 # Layers stored (in, out) by OpenAI's Conv1D, (out, in) by nn.Linear.
@@ -151,19 +151,6 @@ def infer_config(state: dict[str, Tensor]) -> GPT2Config:
     )
 
 
-def hub_reachable(timeout: float = 3.0) -> bool:
-    """Can this machine open a connection to the Hugging Face Hub right now?
-
-    A quick test (a few seconds at most) before a download that would otherwise
-    retry for half a minute when there is no network.
-    """
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def _locate(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
     """Find (weights file, config file or None) for a local path or a hub id."""
     path = Path(name_or_path).expanduser()
@@ -198,25 +185,14 @@ def _looks_like_path(name: str) -> bool:
 
 
 def _download(repo_id: str) -> tuple[Path, Path]:
-    from huggingface_hub import hf_hub_download  # imported here: slow, and only hub ids need it
-    from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
+    """(weights, config) of a hub id: from a cache on this machine if it has both, else
+    downloaded through ``HF_ENDPOINT`` into the course's cache (see downloads/hub.py)."""
+    from .downloads.hub import cached_file, ensure_file
 
-    try:
-        config = hf_hub_download(repo_id, CONFIG_FILE)
-        weights = hf_hub_download(repo_id, WEIGHTS_FILE)
-    except RepositoryNotFoundError:
-        raise DownloadError(
-            f"{repo_id!r} is neither a local file or folder nor a model on the Hugging Face Hub."
-        ) from None
-    except LocalEntryNotFoundError:
-        raise DownloadError(
-            f"Could not download {repo_id!r} from the Hugging Face Hub, and it is not in the "
-            "local cache. Connect to the internet once (it is cached after that), or download "
-            f"{CONFIG_FILE} and {WEIGHTS_FILE} by hand into a folder and pass that folder."
-        ) from None
-    except Exception as err:  # HTTP errors, gated repos, full disk, ...
-        raise DownloadError(f"Downloading {repo_id!r} failed: {type(err).__name__}: {err}") from err
-    return Path(weights), Path(config)
+    found = [cached_file(repo_id, name) for name in (WEIGHTS_FILE, CONFIG_FILE)]
+    if all(found) and found[0].parent == found[1].parent:
+        return found[0], found[1]
+    return ensure_file(repo_id, WEIGHTS_FILE), ensure_file(repo_id, CONFIG_FILE)
 
 
 def _read_config(path: Path) -> GPT2Config:

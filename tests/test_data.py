@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import urllib.error
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import torch
 
 from gpt2course import data
 from gpt2course.data import Corpus, corpus_path, get_batch, tiny_shakespeare, train_val_split
+from gpt2course.downloads import fetch
 from gpt2course.errors import DownloadError, InputError
 
 GOOD = b"To be, or not to be.\n"
@@ -30,15 +30,18 @@ def fake_corpus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
 
 
 def serve(monkeypatch: pytest.MonkeyPatch, body: bytes | Exception, log: list[str]) -> None:
-    """Make urlopen return ``body`` (or raise it) instead of using the network."""
+    """Make the download write ``body`` (or raise it) instead of using the network.
 
-    def fake_urlopen(url: str, timeout: float) -> io.BytesIO:
+    (tests/test_download.py runs the real transfer against a server on 127.0.0.1.)
+    """
+
+    def fake_http_get(url: str, temp_file: io.BufferedIOBase, **kwargs: object) -> None:
         log.append(url)
         if isinstance(body, Exception):
             raise body
-        return io.BytesIO(body)
+        temp_file.write(body)
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", fake_urlopen)
+    monkeypatch.setattr(fetch, "http_get", fake_http_get)
 
 
 def test_download_goes_to_the_cache_once(fake_corpus: list[str], tmp_path: Path) -> None:
@@ -48,6 +51,14 @@ def test_download_goes_to_the_cache_once(fake_corpus: list[str], tmp_path: Path)
     assert corpus_path("fake") == path
     assert fake_corpus == [FAKE.url]  # the second call used the cache
     assert sorted(p.name for p in path.parent.iterdir()) == ["fake.txt"]  # no temp file left
+
+
+def test_data_url_names_a_mirror_folder(
+    fake_corpus: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(data.DATA_URL_VAR, "https://your-mirror.example/course-data/")
+    assert corpus_path("fake").read_bytes() == GOOD
+    assert fake_corpus == ["https://your-mirror.example/course-data/fake.txt"]
 
 
 def test_data_dir_comes_first(
@@ -90,9 +101,9 @@ def test_wrong_download_is_not_saved(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.delenv(data.DATA_DIR_VAR, raising=False)
     monkeypatch.setenv(data.CACHE_DIR_VAR, str(tmp_path))
     serve(monkeypatch, b"<html>Rate limited</html>", [])
-    with pytest.raises(DownloadError, match="hash is wrong") as info:
+    with pytest.raises(DownloadError, match="wrong hash") as info:
         corpus_path("fake")
-    assert "by hand" in str(info.value) and data.DATA_DIR_VAR in str(info.value)
+    assert data.DATA_URL_VAR in str(info.value) and data.DATA_DIR_VAR in str(info.value)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -100,11 +111,12 @@ def test_offline_download_says_what_to_do(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setitem(data.CORPORA, "fake", FAKE)
     monkeypatch.delenv(data.DATA_DIR_VAR, raising=False)
     monkeypatch.setenv(data.CACHE_DIR_VAR, str(tmp_path))
-    serve(monkeypatch, urllib.error.URLError("no network"), [])
+    serve(monkeypatch, ConnectionError("no network"), [])
     with pytest.raises(DownloadError, match="Could not download") as info:
         corpus_path("fake")
     message = str(info.value)
-    assert str(tmp_path / "fake.txt") in message and data.DATA_DIR_VAR in message
+    assert FAKE.url in message and data.DATA_DIR_VAR in message and "no network" in message
+    assert "\n" not in message
     assert list(tmp_path.iterdir()) == []
 
 

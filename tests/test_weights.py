@@ -87,9 +87,11 @@ def test_hub_id_offline_and_not_cached_says_what_to_do(tmp_path):
             load_pretrained("gpt2-medium")
         except DownloadError as err:
             print(err)
-    """, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "empty"))
-    assert "Could not download 'openai-community/gpt2-medium'" in out.stdout, out.stderr
-    assert "Connect to the internet once" in out.stdout
+    """, HF_HUB_OFFLINE="1", HF_HUB_CACHE=str(tmp_path / "empty"),
+        GPT2COURSE_CACHE_DIR=str(tmp_path / "course"))
+    assert "openai-community/gpt2-medium/model.safetensors is not in the course's cache" \
+        in out.stdout, out.stderr
+    assert "`gpt2course download --weights gpt2-medium`" in out.stdout
 
 
 @pytest.mark.parametrize("path", ["no/such/folder", "./missing", "missing.safetensors"])
