@@ -120,13 +120,14 @@ def train_val_split(
     """
     data = _as_1d_long(ids, "ids")
     if not 0.0 < val_fraction < 1.0:
-        raise InputError(f"val_fraction must be between 0 and 1 (e.g. 0.1), not {val_fraction}.")
+        raise InputError(tr("val_fraction must be between 0 and 1 (e.g. 0.1), not {value}.",
+                            value=val_fraction))
     n_train = round(len(data) * (1.0 - val_fraction))
     if n_train == 0 or n_train == len(data):
-        raise InputError(
-            f"Cannot split {len(data)} tokens with val_fraction={val_fraction}: "
-            "one part would be empty. Use more tokens or another fraction."
-        )
+        raise InputError(tr(
+            "Cannot split {n} tokens with val_fraction={value}: "
+            "one part would be empty. Use more tokens or another fraction.",
+            n=len(data), value=val_fraction))
     return data[:n_train], data[n_train:]
 
 
@@ -145,13 +146,13 @@ def get_batch(
     data = _as_1d_long(data, "data")
     for name, value in (("batch_size", batch_size), ("block_size", block_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InputError(f"{name} must be a whole number of at least 1, not {value!r}.")
+            raise InputError(tr("{name} must be a whole number of at least 1, not {value!r}.",
+                                name=name, value=value))
     if len(data) < block_size + 1:
-        raise InputError(
-            f"data has {len(data)} tokens, but one window needs block_size + 1 = "
-            f"{block_size + 1} (the inputs plus one more token for the last target). "
-            "Use a smaller block_size or more data."
-        )
+        raise InputError(tr(
+            "data has {n} tokens, but one window needs block_size + 1 = {need} (the inputs "
+            "plus one more token for the last target). Use a smaller block_size or more data.",
+            n=len(data), need=block_size + 1))
     starts = torch.randint(len(data) - block_size, (batch_size,), generator=generator)
     offsets = torch.arange(block_size)
     x = data[starts[:, None] + offsets]  # (B, T): row b is data[starts[b] : starts[b] + T]
@@ -164,14 +165,15 @@ def _as_1d_long(ids: torch.Tensor | Sequence[int], name: str) -> torch.Tensor:
     try:
         data = torch.as_tensor(ids)
     except (TypeError, ValueError, RuntimeError):
-        raise InputError(
-            f"{name} must be a sequence of token ids, not {type(ids).__name__}."
-        ) from None
+        raise InputError(tr("{name} must be a sequence of token ids, not {kind}.",
+                            name=name, kind=type(ids).__name__)) from None
     if data.numel() == 0:
         data = data.long()  # torch.as_tensor([]) is float; an empty list is still fine here
     if data.ndim != 1:
         shape = tuple(data.shape)
-        raise InputError(f"{name} must be one flat sequence of token ids, got shape {shape}.")
+        raise InputError(tr("{name} must be one flat sequence of token ids, got shape {shape}.",
+                            name=name, shape=shape))
     if data.is_floating_point() or data.is_complex() or data.dtype == torch.bool:
-        raise InputError(f"{name} must hold whole-number token ids, not {data.dtype}.")
+        raise InputError(tr("{name} must hold whole-number token ids, not {dtype}.",
+                            name=name, dtype=data.dtype))
     return data.long()

@@ -18,8 +18,9 @@ import os
 from pathlib import Path
 
 from .data import cache_dir
-from .downloads.endpoint import hub_reachable
+from .downloads.endpoint import hub_endpoint, hub_reachable
 from .errors import CourseError
+from .i18n import tr
 from .model import GPT2
 from .train import TrainConfig, read_train_config, save_checkpoint, train
 from .weights import CONFIG_FILE, WEIGHTS_FILE, hub_id, load_pretrained
@@ -28,11 +29,11 @@ NO_PRETRAINED_VAR = "GPT2COURSE_NO_PRETRAINED"
 OPENAI_MODEL = "gpt2"
 SHAKESPEARE_FOLDER = "shakespeare-gpt2"
 
-OPENAI_LINE = "Using OpenAI's GPT-2 (124M parameters)"
-FALLBACK_LINE = (
-    "using the course's small GPT-2 trained on Tiny Shakespeare instead (lesson 07; "
-    "trained once in about 2 minutes, then kept in the course's cache folder)."
-)
+
+def fallback_line() -> str:
+    """The end of the line that says the course's own model is used instead."""
+    return tr("using the course's small GPT-2 trained on Tiny Shakespeare instead (lesson 07; "
+              "trained once in about 2 minutes, then kept in the course's cache folder).")
 
 
 def course_model(*, verbose: bool = True, config: TrainConfig | None = None) -> tuple[GPT2, str]:
@@ -73,19 +74,25 @@ def shakespeare_folder() -> Path:
 def _openai_gpt2() -> tuple[GPT2 | None, str]:
     """OpenAI's GPT-2 and the line to print, or (None, why not + what is used instead)."""
     if os.environ.get(NO_PRETRAINED_VAR, "") not in ("", "0"):
-        return None, f"{NO_PRETRAINED_VAR} is set: {FALLBACK_LINE}"
+        return None, tr("{var} is set: {fallback}", var=NO_PRETRAINED_VAR,
+                        fallback=fallback_line())
     cached = _cached_openai_folder()
     if cached is not None:
         try:  # a local folder: no network, no retries
-            return load_pretrained(cached), f"{OPENAI_LINE}, from the Hugging Face cache."
+            return load_pretrained(cached), tr("Using OpenAI's GPT-2 (124M parameters), from "
+                                               "{folder}.", folder=cached)
         except CourseError:
             pass  # a damaged cache: try the Hub as if nothing were cached
     if not hub_reachable():
-        return None, f"No internet and no cached copy of OpenAI's GPT-2: {FALLBACK_LINE}"
+        return None, tr("No internet and no cached copy of OpenAI's GPT-2: {fallback}",
+                        fallback=fallback_line())
     try:
-        return load_pretrained(OPENAI_MODEL), f"{OPENAI_LINE}, from the Hugging Face Hub."
+        model = load_pretrained(OPENAI_MODEL)
     except CourseError as err:
-        return None, f"Could not download OpenAI's GPT-2 ({err}): {FALLBACK_LINE}"
+        return None, tr("Could not download OpenAI's GPT-2 ({err}): {fallback}", err=err,
+                        fallback=fallback_line())
+    return model, tr("Using OpenAI's GPT-2 (124M parameters), from the Hub at {endpoint}.",
+                     endpoint=hub_endpoint())
 
 
 def _cached_openai_folder() -> Path | None:

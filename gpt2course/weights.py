@@ -26,6 +26,7 @@ from torch import Tensor
 from .config import PRESETS, GPT2Config
 from .downloads.endpoint import hub_reachable  # noqa: F401 (re-exported: its old home)
 from .errors import CheckpointError
+from .i18n import tr
 from .model import GPT2
 
 # Layers stored (in, out) by OpenAI's Conv1D, (out, in) by nn.Linear.
@@ -57,7 +58,8 @@ def load_pretrained(name_or_path: str | os.PathLike, *, config: GPT2Config | Non
     try:
         hf_state = load_file(weights_path)
     except (SafetensorError, OSError) as err:
-        raise CheckpointError(f"Could not read {weights_path} as safetensors: {err}") from None
+        raise CheckpointError(tr("Could not read {path} as safetensors: {err}",
+                                 path=weights_path, err=err)) from None
     state = from_hf_state_dict(hf_state)
     if config is None:
         config = infer_config(state)
@@ -80,10 +82,10 @@ def from_hf_state_dict(hf_state: dict[str, Tensor]) -> dict[str, Tensor]:
         state[name] = tensor
     head = state.pop("lm_head.weight", None)
     if head is not None and "wte.weight" in state and not torch.equal(head, state["wte.weight"]):
-        raise CheckpointError(
+        raise CheckpointError(tr(
             "lm_head.weight differs from wte.weight: GPT-2 ties its output head to the token "
             "embeddings, so this checkpoint is not a GPT-2 this model can load."
-        )
+        ))
     return state
 
 
@@ -105,25 +107,26 @@ def load_reference_state(model: GPT2, state: dict[str, Tensor]) -> None:
     missing = sorted(expected.keys() - state.keys())
     unexpected = sorted(state.keys() - expected.keys())
     wrong = [
-        f"  {name}: checkpoint {_shape(state[name], name)}, model expects "
-        f"{_shape(expected[name], name)}"
+        "  " + tr("{name}: checkpoint {found}, model expects {expected}", name=name,
+                  found=_shape(state[name], name), expected=_shape(expected[name], name))
         for name in expected.keys() & state.keys()
         if state[name].shape != expected[name]
     ]
     problems = []
     if missing:
-        problems.append("missing tensors: " + ", ".join(missing[:10]) + _more(missing))
+        problems.append(tr("missing tensors: {names}", names=_names(missing)))
     if unexpected:
-        problems.append("unexpected tensors: " + ", ".join(unexpected[:10]) + _more(unexpected))
+        problems.append(tr("unexpected tensors: {names}", names=_names(unexpected)))
     if wrong:
-        problems.append("wrong shapes (checkpoint layout):\n" + "\n".join(sorted(wrong)))
+        problems.append(tr("wrong shapes (checkpoint layout):") + "\n" + "\n".join(sorted(wrong)))
     if problems:
+        c = model.config
         raise CheckpointError(
-            "The checkpoint does not fit this GPT-2 "
-            f"(n_layer={model.config.n_layer}, n_embd={model.config.n_embd}, "
-            f"vocab_size={model.config.vocab_size}, n_positions={model.config.n_positions}).\n"
-            + "\n".join(problems)
-            + "\nCheck that config.json belongs to these weights."
+            tr("The checkpoint does not fit this GPT-2 (n_layer={n_layer}, n_embd={n_embd}, "
+               "vocab_size={vocab_size}, n_positions={n_positions}).", n_layer=c.n_layer,
+               n_embd=c.n_embd, vocab_size=c.vocab_size, n_positions=c.n_positions)
+            + "\n" + "\n".join(problems) + "\n"
+            + tr("Check that config.json belongs to these weights.")
         )
     model.load_state_dict(state, strict=True, assign=True)
 
@@ -138,13 +141,14 @@ def infer_config(state: dict[str, Tensor]) -> GPT2Config:
         vocab_size, n_embd = state["wte.weight"].shape
         n_positions = state["wpe.weight"].shape[0]
     except KeyError as missing:
-        raise CheckpointError(f"The checkpoint has no {missing} tensor; is it a GPT-2?") from None
+        raise CheckpointError(tr("The checkpoint has no {name} tensor; is it a GPT-2?",
+                                 name=missing)) from None
     n_layer = len({name.split(".")[1] for name in state if name.startswith("h.")})
     if n_embd % 64:
-        raise CheckpointError(
-            f"n_embd={n_embd} is not a multiple of 64, so the number of heads cannot be guessed. "
-            "Put the model's config.json beside the weights, or pass config=GPT2Config(...)."
-        )
+        raise CheckpointError(tr(
+            "n_embd={n_embd} is not a multiple of 64, so the number of heads cannot be guessed. "
+            "Put the model's config.json beside the weights, or pass config=GPT2Config(...).",
+            n_embd=n_embd))
     return GPT2Config(
         vocab_size=vocab_size, n_positions=n_positions, n_embd=n_embd,
         n_layer=max(n_layer, 1), n_head=n_embd // 64,
@@ -158,20 +162,21 @@ def _locate(name_or_path: str | os.PathLike) -> tuple[Path, Path | None]:
         weights = path / WEIGHTS_FILE
         if not weights.is_file():
             found = sorted(p.name for p in path.iterdir())[:10]
-            raise CheckpointError(
-                f"{path} has no {WEIGHTS_FILE} (it holds: {', '.join(found) or 'nothing'}). "
-                "Save the model with save_pretrained(..., safe_serialization=True)."
-            )
+            raise CheckpointError(tr(
+                "{path} has no {file} (it holds: {found}). "
+                "Save the model with save_pretrained(..., safe_serialization=True).",
+                path=path, file=WEIGHTS_FILE, found=", ".join(found) or tr("nothing")))
         config = path / CONFIG_FILE
         return weights, config if config.is_file() else None
     if path.is_file():
         if path.suffix != ".safetensors":
-            raise CheckpointError(f"{path} is not a .safetensors file; only safetensors is loaded.")
+            raise CheckpointError(tr("{path} is not a .safetensors file; only safetensors is "
+                                     "loaded.", path=path))
         config = path.with_name(CONFIG_FILE)
         return path, config if config.is_file() else None
     name = str(name_or_path)
     if _looks_like_path(name):
-        raise CheckpointError(f"No such file or folder: {path}")
+        raise CheckpointError(tr("No such file or folder: {path}", path=path))
     return _download(hub_id(name))
 
 
@@ -199,7 +204,7 @@ def _read_config(path: Path) -> GPT2Config:
     try:
         return GPT2Config.from_hf_dict(json.loads(path.read_text()))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+        raise CheckpointError(tr("{path} is not valid JSON: {err}", path=path, err=err)) from None
 
 
 def _shape(x: Tensor | torch.Size, name: str) -> tuple[int, ...]:
@@ -208,5 +213,7 @@ def _shape(x: Tensor | torch.Size, name: str) -> tuple[int, ...]:
     return shape[::-1] if name.endswith(CONV1D_WEIGHTS) and len(shape) == 2 else shape
 
 
-def _more(names: list[str]) -> str:
-    return f" (and {len(names) - 10} more)" if len(names) > 10 else ""
+def _names(names: list[str]) -> str:
+    """The first ten names, and how many more there are."""
+    more = tr(" (and {n} more)", n=len(names) - 10) if len(names) > 10 else ""
+    return ", ".join(names[:10]) + more

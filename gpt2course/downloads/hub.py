@@ -84,7 +84,7 @@ def file_metadata(repo_id: str, filename: str):
     endpoint = hub_endpoint()
     url = hf_hub_url(repo_id, filename, endpoint=endpoint)
     try:
-        meta = get_hf_file_metadata(url, endpoint=endpoint)
+        meta = get_hf_file_metadata(url)  # the address already holds the endpoint
     except RepositoryNotFoundError:
         raise DownloadError(tr("{repo!r} is not a model on the Hub at {endpoint} (or it is "
                                "private). Check the name.", repo=repo_id,
