@@ -1,5 +1,6 @@
 # make lab   -- set up .venv (once) and open the course in JupyterLab
 # make test  -- set up .venv (once) and run every test and notebook check
+# make lab-zh -- the Chinese edition: lessons/zh/ in JupyterLab with its interface in Chinese
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -14,7 +15,7 @@ ifneq ($(wildcard $(SHARED)/data/tinyshakespeare.txt),)
 export GPT2COURSE_DATA_DIR ?= $(SHARED)/data
 endif
 
-.PHONY: setup lab test lint bench clean
+.PHONY: setup lab lab-zh test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +27,20 @@ $(VENV)/.installed: pyproject.toml
 
 lab: setup
 	$(BIN)/jupyter lab lessons/
+
+# JupyterLab's Chinese interface: the language pack from PyPI, and the language chosen in
+# a settings folder of this checkout (JUPYTERLAB_SETTINGS_DIR), not in the user's own.
+ZH_SETTINGS := $(CURDIR)/.jupyter-zh/settings
+ZH_LOCALE := $(ZH_SETTINGS)/@jupyterlab/translation-extension/plugin.jupyterlab-settings
+
+$(VENV)/.installed-zh: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[zh]"
+	touch $@
+
+lab-zh: $(VENV)/.installed-zh
+	mkdir -p "$(ZH_SETTINGS)/@jupyterlab/translation-extension"
+	test -f "$(ZH_LOCALE)" || echo '{"locale": "zh_CN"}' > "$(ZH_LOCALE)"
+	JUPYTERLAB_SETTINGS_DIR="$(ZH_SETTINGS)" GPT2COURSE_LANG=zh $(BIN)/jupyter lab lessons/zh/
 
 lint: setup
 	$(BIN)/ruff check gpt2course tests benchmarks conftest.py solutions lessons
