@@ -27,7 +27,7 @@ from .bpe import (
     GPT2_SPLIT_PATTERN,
     Pair,
     build_vocab,
-    encode_chunk,
+    encode_chunk_fast,
     fix_surrogates,
     recover_merges,
     split_special,
@@ -80,13 +80,18 @@ class BPETokenizer:
         self.vocab = build_vocab(merges, byte_ids)
         self._id_to_special = {i: name.encode("utf-8") for name, i in special_ids.items()}
         self._cache: dict[str, list[int]] = {}
+        # bytes -> id of tokens known to encode to themselves (see from_tiktoken); a chunk
+        # found here needs no merging. Empty unless that is proven for every token.
+        self._whole_tokens: dict[bytes, int] = {}
 
     # ---- building -----------------------------------------------------------------------
 
     def train(self, text: str, vocab_size: int) -> BPETokenizer:
         """Learn merges from ``text`` until there are ``vocab_size`` tokens; return self.
 
-        ``vocab_size`` counts the 256 bytes, the merges and the special tokens.
+        ``vocab_size`` counts the 256 bytes, the merges and the special tokens. The
+        special tokens are cut out of ``text`` first, as ``encode`` cuts them out, so
+        no merge holds their bytes or crosses their boundary.
         Training replaces any merges learned before.
         """
         _require_str(text, "train")
@@ -100,7 +105,7 @@ class BPETokenizer:
                 + (f" and {len(names)} special tokens" if names else "")
                 + f" come first. You asked for {vocab_size}."
             )
-        merges = train_merges(text, vocab_size - smallest, self.pattern)
+        merges = train_merges(text, vocab_size - smallest, self.pattern, names)
         first = 256 + len(merges)  # special tokens come right after the merged tokens
         specials = {name: first + i for i, name in enumerate(names)}
         self._set_tables(merges, list(BYTE_IDS), specials)
@@ -113,9 +118,14 @@ class BPETokenizer:
             raise InputError(f"Only the 'gpt2' encoding is supported, not {name!r}.")
         enc = gpt2_encoding()  # may download GPT-2's files the first time
         byte_ids, merges = recover_merges(enc._mergeable_ranks)
-        return cls(
+        tok = cls(
             GPT2_SPLIT_PATTERN, merges=merges, byte_ids=byte_ids, special_ids=enc._special_tokens
         )
+        # recover_merges found every token as the last merge of its own bytes, so the
+        # bytes of a token encode to that one token: a chunk equal to a token can be
+        # looked up (tiktoken does the same).
+        tok._whole_tokens = {token: i for i, token in tok.vocab.items()}
+        return tok
 
     # ---- encoding and decoding ----------------------------------------------------------
 
@@ -128,8 +138,10 @@ class BPETokenizer:
         """Encode ``text`` as plain text: special-token text is split like any other."""
         _require_str(text, "encode")
         ids: list[int] = []
+        cache = self._cache
         for chunk in split_text(fix_surrogates(text), self.pattern):
-            ids.extend(self._encode_chunk_cached(chunk))
+            found = cache.get(chunk)
+            ids.extend(found if found is not None else self._encode_new_chunk(chunk))
         return ids
 
     def encode(
@@ -236,15 +248,17 @@ class BPETokenizer:
 
     # ---- helpers ------------------------------------------------------------------------
 
-    def _encode_chunk_cached(self, chunk: str) -> list[int]:
+    def _encode_new_chunk(self, chunk: str) -> list[int]:
         # Real text repeats the same chunks (" the", ",", "\n") over and over, so
-        # remembering each chunk's ids makes encoding many times faster.
-        ids = self._cache.get(chunk)
-        if ids is None:
-            ids = encode_chunk(chunk.encode("utf-8"), self.merges, self.byte_ids)
-            if len(self._cache) >= CACHE_LIMIT:
-                self._cache.clear()
-            self._cache[chunk] = ids
+        # remembering each chunk's ids makes encoding many times faster. The merge
+        # loop is encode_chunk_fast: the same ids as lesson 01's encode_chunk, but one
+        # long chunk (a run of Chinese characters) costs n log n, not n * n.
+        raw = chunk.encode("utf-8")
+        whole = self._whole_tokens.get(raw)
+        ids = [whole] if whole is not None else encode_chunk_fast(raw, self.merges, self.byte_ids)
+        if len(self._cache) >= CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[chunk] = ids
         return ids
 
     def _allowed_special(self, allowed_special: Literal["all"] | Set[str]) -> Set[str]:

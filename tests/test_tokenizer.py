@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import random
+import string
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from gpt2course.bpe import (
     count_pairs,
     decode_ids,
     encode_chunk,
+    encode_chunk_fast,
     fix_surrogates,
     merge_pair,
     recover_merges,
@@ -457,3 +460,121 @@ def test_load_explains_missing_and_binary_files(tmp_path: Path) -> None:
     (tmp_path / "binary.bpe").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(CourseError, match="Could not read|not a tokenizer file"):
         BPETokenizer.load(tmp_path / "binary.bpe")
+
+
+# ---- long chunks: the fast merge loop ----------------------------------------------------
+
+CJK = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF)
+
+
+def _random_text(seed: int, n: int, alphabet: str) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def _cjk(seed: int, n: int) -> str:
+    rng = random.Random(seed)
+    return "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(n))
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(_random_text(0, 100_000, string.ascii_lowercase), id="100k-letters"),
+    pytest.param(_cjk(1, 100_000), id="100k-chinese"),
+    pytest.param("a" * 50_000, id="50k-same-letter"),
+    pytest.param(" " + "ab" * 20_000, id="40k-repeating-pair"),
+    pytest.param(_random_text(2, 30_000, "0123456789"), id="30k-digits"),
+])
+def test_one_long_chunk_encodes_like_tiktoken(
+    gpt2: BPETokenizer, tik: tiktoken.Encoding, text: str
+) -> None:
+    assert len(split_text(text)) <= 2  # really one long chunk (and the space of the last)
+    assert gpt2.encode(text) == tik.encode(text)
+
+
+def test_random_long_mixes_encode_like_tiktoken(gpt2: BPETokenizer, tik: tiktoken.Encoding) -> None:
+    rng = random.Random(3)
+    parts = [string.ascii_letters, "中文分词器没有标点的长句子", " ", "0123456789", ".,!?-", "é😀ü"]
+    for seed in range(5):
+        text = "".join(rng.choice(rng.choice(parts)) for _ in range(20_000 + seed))
+        assert gpt2.encode(text) == tik.encode(text)
+
+
+@given(st.text(st.one_of(CJK, st.sampled_from("abcxyz")), min_size=200, max_size=3000))
+@settings(max_examples=60, deadline=None)
+def test_long_chinese_and_latin_chunks_encode_like_tiktoken(
+    gpt2: BPETokenizer, tik: tiktoken.Encoding, s: str
+) -> None:
+    assert gpt2.encode(s) == tik.encode(s)
+
+
+@given(st.binary(max_size=300), st.integers(0, 2**32 - 1))
+@settings(max_examples=200, deadline=None)
+def test_fast_loop_equals_the_lesson_loop_on_any_merges(data: bytes, seed: int) -> None:
+    # Merges trained on random text over a small alphabet: many overlapping pairs
+    # such as (7, 7), where the left-to-right order matters.
+    rng = random.Random(seed)
+    training = "".join(rng.choice("aab ") for _ in range(200))
+    merges = train_merges(training, 40, pattern=None)
+    chunk = bytes(rng.choice(b"aab ") for _ in range(len(data))) + data
+    assert encode_chunk_fast(chunk, merges) == encode_chunk(chunk, merges)
+
+
+def test_fast_loop_work_grows_like_n_log_n_not_n_squared(gpt2: BPETokenizer) -> None:
+    """Count heap operations (not seconds): doubling the chunk about doubles the work."""
+    work = {}
+    for n in (10_000, 20_000, 40_000):
+        counter = [0]
+        chunk = _random_text(4, n, string.ascii_lowercase).encode()
+        encode_chunk_fast(chunk, gpt2.merges, gpt2.byte_ids, counter=counter)
+        work[n] = counter[0]
+        assert work[n] < 10 * n  # a handful of heap operations per byte
+    assert work[40_000] / work[20_000] < 2.3 and work[20_000] / work[10_000] < 2.3
+
+
+def test_lesson_loop_work_is_quadratic_which_is_why_the_fast_one_exists(
+    gpt2: BPETokenizer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same count for lesson 01's loop: pairs looked at. 4x the chunk, ~10x the work
+    (linear work would grow 4x; n log n about 4.6x)."""
+    import gpt2course.bpe as bpe
+
+    looked = [0]
+    real_pairwise = bpe.pairwise
+
+    def counting_pairwise(ids):
+        looked[0] += len(ids)
+        return real_pairwise(ids)
+
+    monkeypatch.setattr(bpe, "pairwise", counting_pairwise)
+    work = {}
+    for n in (1_000, 4_000):
+        looked[0] = 0
+        encode_chunk(_random_text(5, n, string.ascii_lowercase).encode(), gpt2.merges,
+                     gpt2.byte_ids)
+        work[n] = looked[0]
+    assert work[4_000] / work[1_000] > 8
+
+
+# ---- training with special tokens ---------------------------------------------------------
+
+
+def test_training_learns_nothing_from_special_tokens(shakespeare: str) -> None:
+    docs = [doc for doc in shakespeare[:60_000].split("\n\n") if doc.strip()]
+    text = ENDOFTEXT.join(docs)
+    tok = BPETokenizer(special_tokens=[ENDOFTEXT]).train(text, 1000)
+    # The documents hold none of "<", "|", ">" or "endoftext": any token with one of them
+    # was learned from the special token (as b"<|", b"endoftext", b".<|" were).
+    assert not any(mark in text.replace(ENDOFTEXT, "") for mark in "<|>") \
+        and "endoftext" not in text.replace(ENDOFTEXT, "")
+    learned = [tok.vocab[i] for i in range(256, 256 + len(tok.merges))]
+    assert len(learned) == 1000 - 257
+    assert not [t for t in learned if any(m in t for m in (b"<", b"|", b">", b"endoftext"))]
+    ids = tok.encode(text, allowed_special="all")
+    assert ids.count(tok.special_tokens[ENDOFTEXT]) == len(docs) - 1
+    assert tok.decode(ids) == text
+
+
+def test_train_merges_cuts_out_the_special_tokens() -> None:
+    text = "ab<|x|>ab<|x|><|x|>ab"
+    merges = train_merges(text, 10, special_tokens=["<|x|>"])
+    assert merges == {(97, 98): 256}
