@@ -1,17 +1,34 @@
 """``check(fn)``: the one line under each exercise in a notebook.
 
 It runs the learner's function (or class) on the exercise's public cases, right here in
-the notebook, and prints the same verdict the grader would give on those cases: all
-passed, or the first failing case with expected vs got and the likely bug.
+the notebook, and prints the verdict the grader gives on those cases, decided by the
+same ``judge`` under the same rules:
+
+- forbidden operations are looked for in the learner's cell under every spelling
+  (``exercises.forbidden``) and refused while their code runs;
+- the whole exercise has the grader's time limit (``Exercise.time_limit_s``);
+- every case gets its own copy of the inputs, and changing an input the exercise says
+  not to change is reported by name;
+- earlier exercises' functions that this one calls are replaced by correct ones, so one
+  bug costs one exercise; when only the learner's own earlier function breaks this one,
+  the message says so (the grader does the same with the instructor's solutions).
 """
 
 from __future__ import annotations
 
+import ast
+import inspect
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from .exercises import Exercise, Verdict, all_exercises, by_function, judge
-from .exercises.calling import LearnerError, NotPlain, run_case
-from .exercises.core import Problem
+from .exercises import Exercise, Verdict, all_exercises, by_function, for_lesson, judge
+from .exercises.calling import InputChanged, LearnerError, NotPlain, run_case
+from .exercises.core import Case, Problem, Upstream, timed_out
+from .exercises.forbidden import refused, scan
+from .i18n import tr
 
 
 def check(obj: Any) -> None:
@@ -20,27 +37,208 @@ def check(obj: Any) -> None:
     print(verdict if isinstance(verdict, str) else verdict.message)
 
 
-def run_check(obj: Any, seed: int | None = None) -> Verdict | str:
+def run_check(obj: Any, seed: int | None = None, *, source: str | None = None) -> Verdict | str:
     """The verdict for ``obj`` on the public cases (or hidden cases from ``seed``).
 
-    Returns a plain message instead when ``obj`` is not one of the course's exercises.
+    source: the learner's code to scan for forbidden calls; by default the notebook cell
+    that defines ``obj``, else ``inspect.getsource(obj)``. Returns a plain message
+    instead when ``obj`` is not one of the course's exercises.
     """
     name = getattr(obj, "__name__", None)
     exercise = by_function(name) if isinstance(name, str) else None
     if exercise is None:
-        known = ", ".join(e.function for e in all_exercises())
-        return (f"check() needs one of the functions or classes you wrote for an exercise "
-                f"({known}); got {name or type(obj).__name__!r}. Pass it without calling it: "
-                "check(gelu), not check(gelu(x)).")
+        return tr("check() needs one of the functions or classes you wrote for an exercise "
+                  "({known}); got {got}. Pass it without calling it: check(gelu), not "
+                  "check(gelu(x)).", known=", ".join(e.function for e in all_exercises()),
+                  got=repr(name or type(obj).__name__))
     cases = exercise.cases(seed)
-    return judge(exercise, cases, [outcome(exercise, obj, case.inputs) for case in cases])
+    code = source if source is not None else learner_source(obj)
+    found = scan(code, exercise) if code else []
+    outputs = run_limited(exercise, obj, cases)
+    upstream = None
+    public = seed is None
+    if not judge(exercise, cases, outputs, public_only=public).passed:
+        namespace = _namespace(obj)
+        replaced = _upstream(exercise, namespace)
+        if replaced:
+            with _replaced(namespace, replaced):
+                fair = run_limited(exercise, obj, cases)
+            upstream = Upstream(tuple(replaced), fair, _wrong(replaced, namespace))
+    return judge(exercise, cases, outputs, public_only=public, forbidden=found,
+                 upstream=upstream)
+
+
+def run_limited(exercise: Exercise, obj: Any, cases: list[Case]) -> list[Any] | Problem:
+    """The learner's outputs on ``cases``, each on its own copy of the inputs, forbidden
+    functions refused; a ``Problem`` naming the function when all of it takes longer
+    than the exercise's time limit (the grader's)."""
+
+    def run_all() -> list[Any]:
+        with refused(exercise):
+            return [outcome(exercise, obj, case.inputs) for case in cases]
+
+    try:
+        return within(exercise.time_limit_s, run_all)
+    except TimeUp:
+        return timed_out(exercise.function, exercise.time_limit_s)
 
 
 def outcome(exercise: Exercise, obj: Any, inputs: dict[str, Any]) -> Any:
-    """What the learner's code gives on one case: plain data, a LearnerError or a Problem."""
+    """What the learner's code gives on one case: plain data, a LearnerError, an
+    InputChanged or a Problem."""
     try:
-        return run_case(obj, inputs, exercise.adapter)
-    except LearnerError as err:
+        return run_case(obj, inputs, exercise.adapter, exercise.must_not_modify)
+    except (LearnerError, InputChanged) as err:
         return err
     except NotPlain as err:
         return Problem(str(err))
+
+
+# --- the time limit ------------------------------------------------------------------------
+
+
+class TimeUp(BaseException):
+    """Raised into the learner's code when its time is up (not an Exception, so that their
+    ``except Exception`` does not swallow it)."""
+
+
+def within(seconds: float, call: Callable[[], Any]) -> Any:
+    """``call()``, or ``TimeUp`` after ``seconds``.
+
+    In the main thread (a Jupyter kernel runs cells there) a SIGALRM timer interrupts the
+    learner's code. Elsewhere, or where there is no SIGALRM, the call runs in a daemon
+    thread that is left behind when its time is up (Python cannot stop a thread).
+    """
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def on_alarm(signum: int, frame: Any) -> None:
+            raise TimeUp
+
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return call()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeUp
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+# --- earlier exercises' functions ------------------------------------------------------------
+
+
+def _namespace(obj: Any) -> dict[str, Any] | None:
+    """The globals the learner's function (or class's methods) look names up in."""
+    if inspect.isfunction(obj):
+        return obj.__globals__
+    for member in vars(obj).values() if inspect.isclass(obj) else ():
+        if inspect.isfunction(member):
+            return member.__globals__
+    return None
+
+
+def _upstream(exercise: Exercise, namespace: dict[str, Any] | None) -> dict[str, Any]:
+    """Earlier exercises of the lesson that the learner defined: name -> correct version."""
+    if namespace is None:
+        return {}
+    found = {}
+    for earlier in for_lesson(exercise.lesson):
+        if earlier.id == exercise.id:
+            break
+        theirs = namespace.get(earlier.function)
+        correct = earlier.correct_version() if theirs is not None else None
+        if correct is not None:
+            found[earlier.function] = (_drop_in(correct, theirs) if earlier.stand_in is None
+                                       else correct)
+    return found
+
+
+def _drop_in(reference: Callable[..., Any], theirs: Any) -> Any:
+    """The reference, called the way the learner's own function is: its positional
+    arguments are named by the learner's signature (the case inputs' names)."""
+    try:
+        signature, wanted = inspect.signature(theirs), inspect.signature(reference).parameters
+    except (TypeError, ValueError):
+        return reference
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in wanted.values())
+
+    def correct(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return reference(**{k: v for k, v in bound.arguments.items() if takes_any or k in wanted})
+
+    correct.__name__ = getattr(theirs, "__name__", "correct")
+    return correct
+
+
+@contextmanager
+def _replaced(namespace: dict[str, Any] | None, replaced: dict[str, Any]) -> Iterator[None]:
+    saved = {name: namespace[name] for name in replaced} if namespace is not None else {}
+    try:
+        if namespace is not None:
+            namespace.update(replaced)
+        yield
+    finally:
+        if namespace is not None:
+            namespace.update(saved)
+
+
+def _wrong(replaced: dict[str, Any], namespace: dict[str, Any] | None) -> tuple[str, ...]:
+    """Which of the learner's replaced functions fail their own public cases."""
+    if namespace is None:
+        return ()
+    wrong = []
+    for name in replaced:
+        verdict = run_check(namespace[name], source="")
+        if isinstance(verdict, Verdict) and not verdict.passed:
+            wrong.append(name)
+    return tuple(wrong)
+
+
+# --- the learner's code ------------------------------------------------------------------------
+
+
+def learner_source(obj: Any) -> str | None:
+    """The code to scan for forbidden calls: the last notebook cell that defines ``obj``'s
+    name (what the grader scans: the solution cell), else ``obj``'s own source."""
+    name = getattr(obj, "__name__", "")
+    for cell in reversed(_notebook_cells()):
+        if _defines(cell, name):
+            return cell
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return None
+
+
+def _notebook_cells() -> list[str]:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return []
+    shell = get_ipython()
+    cells = shell.user_ns.get("In", []) if shell is not None else []
+    return [c for c in cells if isinstance(c, str)]
+
+
+def _defines(source: str, name: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
+               and node.name == name for node in tree.body)

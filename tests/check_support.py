@@ -66,3 +66,10 @@ class SolutionCells:
         result = self.verdict(name, **replace)
         assert not result.passed
         assert named_bug(result).startswith(message_start), result.message
+
+    def assert_blames(self, name: str, upstream: str, **replace: str) -> None:
+        """``name`` keeps its points with a bug only in the earlier ``upstream``, and its
+        message says that ``upstream`` is what breaks it (one bug costs one exercise)."""
+        result = self.verdict(name, **replace)
+        assert result.passed, result.message
+        assert f"your {upstream} is what breaks it" in result.message, result.message

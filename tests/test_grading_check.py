@@ -46,7 +46,8 @@ def test_reference_passes_its_own_check(capsys):
         return reference_gelu(x)
 
     check(gelu)
-    assert capsys.readouterr().out == "gelu: passed all 2 cases.\n"
+    assert capsys.readouterr().out == ("gelu: the 2 public cases passed (the grade also runs "
+                                      "hidden cases).\n")
 
 
 @pytest.mark.parametrize("exercise", [e for e in LESSON04 if e.diagnoses], ids=lambda e: e.id)

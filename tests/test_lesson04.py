@@ -32,7 +32,7 @@ def test_solution_passes_public_and_hidden_cases(exercise, seed):
 
 
 @pytest.mark.parametrize("body, diagnosis", [
-    ("return F.gelu(x)", "this is the exact (erf) GELU"),  # PyTorch's default is exact
+    ("return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))", "this is the exact (erf) GELU"),
     ("return x * 0.5 * (1 + torch.erf(x / math.sqrt(2)))", "this is the exact (erf) GELU"),
     ("return torch.clamp(x, min=0)", "this is ReLU"),
     ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x))", "the 0.044715"),
@@ -49,8 +49,10 @@ def test_solution_passes_public_and_hidden_cases(exercise, seed):
 def test_gelu_bugs_are_named(body, diagnosis):
     cell = f"def gelu(x):\n    {body}\n"
     assert_diagnosed("gelu", diagnosis, **{"04_gelu": cell})
-    # The MLP built on that gelu fails too, and names the GELU when it can.
-    assert not verdict("mlp", **{"04_gelu": cell}).passed
+    # One bug costs one exercise: the MLP built on that gelu keeps its points, and its
+    # message names gelu as what breaks it.
+    downstream = verdict("mlp", **{"04_gelu": cell})
+    assert downstream.passed and "your gelu is what breaks it" in downstream.message
 
 
 @pytest.mark.parametrize("body", [

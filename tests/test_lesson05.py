@@ -37,6 +37,7 @@ SOLUTION = ROOT / "solutions" / "05_blocks.ipynb"
 
 NOTEBOOK = SolutionCells(SOLUTION)
 lesson, verdict, assert_diagnosed = NOTEBOOK.namespace, NOTEBOOK.verdict, NOTEBOOK.assert_diagnosed
+assert_blames = NOTEBOOK.assert_blames
 
 
 # --- the correct solution ---------------------------------------------------------------
@@ -114,8 +115,9 @@ LN = "def layer_norm(x, weight, bias, eps=1e-5):\n    mean = x.mean(-1, keepdim=
 ])
 def test_layer_norm_bugs_are_named(body, diagnosis):
     assert_diagnosed("layer_norm", diagnosis, **{"05_layer_norm": LN + body})
-    # The same bug, reached through the LayerNorm module, is named there too.
-    assert_diagnosed("LayerNorm", diagnosis, **{"05_layer_norm": LN + body})
+    # One bug costs one exercise: the LayerNorm module built on it keeps its points, and
+    # its message names layer_norm.
+    assert_blames("LayerNorm", "layer_norm", **{"05_layer_norm": LN + body})
 
 
 @pytest.mark.parametrize("body", [
@@ -192,15 +194,14 @@ def test_block_bugs_are_named(bug):
 def test_block_with_unbiased_layer_norm_is_named():
     cell = LN + ("    var = x.var(-1, keepdim=True)\n"
                  "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n")
-    assert_diagnosed("Block", "LayerNorm uses the unbiased variance", **{"05_layer_norm": cell})
-    assert_diagnosed("MyGPT2", "in each block, LayerNorm uses the unbiased",
-                     **{"05_layer_norm": cell})
+    assert_blames("Block", "layer_norm", **{"05_layer_norm": cell})
+    assert_blames("MyGPT2", "layer_norm", **{"05_layer_norm": cell})
 
 
 def test_block_with_eps_outside_the_sqrt_is_named():
     cell = LN + ("    std = x.std(-1, unbiased=False, keepdim=True)\n"
                  "    return (x - mean) / (std + eps) * weight + bias\n")
-    assert_diagnosed("Block", "LayerNorm adds eps outside", **{"05_layer_norm": cell})
+    assert_blames("Block", "layer_norm", **{"05_layer_norm": cell})
 
 
 SDPA_ATTENTION = """

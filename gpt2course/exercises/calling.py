@@ -12,6 +12,7 @@ numbers. Arrays travel in an ``.npz`` file; in the JSON they are ``{"__array__":
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import traceback
@@ -42,6 +43,14 @@ class LearnerError(Exception):
     def __init__(self, text: str) -> None:
         super().__init__(text)
         self.text = text
+
+
+class InputChanged(Exception):
+    """The learner's code changed, in place, inputs the exercise says not to change."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = list(names)
 
 
 # --- plain data -------------------------------------------------------------------------
@@ -227,18 +236,65 @@ ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {
 }
 
 
-def run_case(obj: Any, inputs: dict[str, Any], adapter: str = "call") -> Any:
-    """Run the learner's ``obj`` on one case; return plain data.
+def run_case(obj: Any, inputs: dict[str, Any], adapter: str = "call",
+             must_not_modify: tuple[str, ...] | list[str] = ()) -> Any:
+    """Run the learner's ``obj`` on its own deep copy of one case's inputs; return plain data.
 
-    Raises ``LearnerError`` with the learner's traceback when their code raises, and
-    ``NotPlain`` when it returns something that cannot be compared safely.
+    Raises ``LearnerError`` with the learner's traceback when their code raises,
+    ``NotPlain`` when it returns something that cannot be compared safely, and
+    ``InputChanged`` when it changed one of ``must_not_modify`` (names of inputs, dotted
+    for nested ones: ``"args.logits"``) in place.
     """
+    given = to_torch(fresh(inputs))
+    before = {name: fresh(_lookup(given, name)) for name in must_not_modify}
     try:
         with torch.no_grad():
-            result = ADAPTERS[adapter](obj, to_torch(inputs))
+            result = ADAPTERS[adapter](obj, given)
     except Exception as err:  # noqa: BLE001 - any error in their code is theirs to see
         raise LearnerError(learner_traceback(err)) from None
+    changed = [name for name, value in before.items()
+               if not _same(value, _lookup(given, name))]
+    if changed:
+        raise InputChanged(changed)
     return to_plain(result)
+
+
+def fresh(value: Any) -> Any:
+    """A copy of a case's inputs that shares nothing mutable with them (faster than
+    ``copy.deepcopy`` on long lists of merges)."""
+    kind = type(value)
+    if kind is torch.Tensor:
+        return value.clone()
+    if kind is np.ndarray:
+        return value.copy()
+    if kind is list:
+        return [fresh(v) for v in value]
+    if kind is tuple:
+        return tuple(fresh(v) for v in value)
+    if kind is dict:
+        return {k: fresh(v) for k, v in value.items()}
+    if value is None or kind in (bool, int, float, str):
+        return value
+    return copy.deepcopy(value)
+
+
+def _lookup(inputs: dict[str, Any], dotted: str) -> Any:
+    value: Any = inputs
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _same(before: Any, after: Any) -> bool:
+    if isinstance(before, torch.Tensor):
+        return (isinstance(after, torch.Tensor) and before.shape == after.shape
+                and before.dtype == after.dtype and torch.equal(
+                    torch.nan_to_num(before, nan=0.0) if before.is_floating_point() else before,
+                    torch.nan_to_num(after, nan=0.0) if after.is_floating_point() else after))
+    try:
+        return bool(before == after)
+    except Exception:  # noqa: BLE001 - values that cannot be compared are not checked
+        return True
 
 
 def learner_traceback(err: BaseException) -> str:

@@ -1,18 +1,19 @@
 """What an exercise is, and how a learner's answers are judged.
 
 An ``Exercise`` says which function (or class) the learner writes, which inputs it is
-tried on (``Case``s), how its output is compared with the reference's, and which
-known-wrong versions of the reference (``Diagnosis``) name a likely bug when the
-learner's output matches one of them.
+tried on (``Case``s), how its output is compared with the reference's (``compare.py``),
+and which known-wrong versions of the reference (``Diagnosis``) name a likely bug when
+the learner's output matches one of them; general analysers (``analyse.py``) name the
+kind of difference when no known bug matches.
 
 ``judge`` turns the learner's outputs into a ``Verdict``. The notebook's ``check`` and
 the grader both call it, so a learner sees exactly the verdict the grader will give on
-the same cases.
+the same cases: the same forbidden-call findings, time limit, input-change report and
+upstream policy (see ``judge``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,8 +21,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import i18n
-from .calling import LearnerError, to_plain
+from ..i18n import tr
+from .calling import InputChanged, LearnerError, to_plain
+from .compare import (  # noqa: F401 - re-exported: lesson modules import them from here
+    Compare,
+    Mismatch,
+    close,
+    describe,
+    exact,
+    frequencies_match,
+    shown,
+    with_hints,
+)
 
 # Never importable in graded code: the reference itself and libraries that would do the
 # work. Exercises add their own (``forbidden_modules``) and replace functions they must
@@ -41,17 +52,6 @@ class Case:
 
 
 @dataclass(frozen=True)
-class Mismatch:
-    """Why an output is not accepted, in a few plain lines."""
-
-    summary: str
-    details: tuple[str, ...] = ()
-
-
-Compare = Callable[[Any, Any], "Mismatch | None"]
-
-
-@dataclass(frozen=True)
 class Diagnosis:
     """A known bug: ``variant`` is the reference with that bug; ``message`` names it."""
 
@@ -68,6 +68,11 @@ class Exercise:
     reference: computes the expected output from a case's inputs (imports the reference
     implementation lazily: this module also loads where the reference must not).
     cases: ``cases(seed)`` gives the public cases for ``seed=None``, hidden ones otherwise.
+    must_not_modify: inputs the exercise says not to change (``"x"``, or ``"args.x"`` for
+    a nested input); changing one in place fails the case, by name.
+    stand_in: a correct drop-in for the learner's function or class, for later exercises
+    that call it (``check`` runs them with it; see ``judge``). None: the reference, for
+    functions whose reference takes the learner's parameters (``adapter="call"``).
     """
 
     id: str
@@ -84,6 +89,8 @@ class Exercise:
     # the error, message naming the bug).
     error_hints: tuple[tuple[str, str], ...] = ()
     time_limit_s: float = 20.0
+    must_not_modify: tuple[str, ...] = ()
+    stand_in: Callable[[], Any] | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -104,191 +111,33 @@ class Exercise:
         with torch.no_grad():
             return to_plain(self.reference(**case.inputs))
 
-
-# --- comparisons --------------------------------------------------------------------------
-
-
-def exact(expected: Any, got: Any) -> Mismatch | None:
-    """Equal in every element, shape and dtype: for token ids, strings, counts."""
-    return _walk(expected, got, _arrays_equal)
+    def correct_version(self) -> Any:
+        """A correct function or class to stand in for the learner's (None if there is none)."""
+        if self.stand_in is not None:
+            return self.stand_in()
+        return self.reference if self.adapter == "call" else None
 
 
-def close(atol: float = 1e-5, rtol: float = 1e-4) -> Compare:
-    """Same shape and dtype, and ``|got - expected| <= atol + rtol * |expected|`` everywhere."""
-
-    def compare(expected: Any, got: Any) -> Mismatch | None:
-        return _walk(expected, got, lambda e, g: _arrays_close(e, g, atol, rtol))
-
-    compare.__name__ = f"close(atol={atol}, rtol={rtol})"
-    return compare
-
-
-def with_hints(compare: Compare, hints: dict[str, str]) -> Compare:
-    """``compare``, plus a hint line when the mismatch summary starts with one of ``hints``' keys.
-
-    E.g. ``{"wrong shape": "Index the rows of wte with the ids."}``: the learner gets the
-    shape mismatch and, under it, what usually causes it in this exercise.
-    """
-
-    def hinted(expected: Any, got: Any) -> Mismatch | None:
-        found = compare(expected, got)
-        if found is None:
-            return None
-        extra = tuple(i18n.tr(hint) for start, hint in hints.items()
-                      if found.summary.startswith(start))
-        return Mismatch(found.summary, found.details + extra)
-
-    hinted.__name__ = getattr(compare, "__name__", "compare")
-    return hinted
-
-
-def frequencies_match(max_distance: float = 0.05) -> Compare:
-    """For sampling: ``expected`` holds probabilities ``(..., V)``, ``got`` drawn ids ``(..., N)``.
-
-    Passes when, for each row, the share of draws that fell on each token is within
-    ``max_distance`` of its probability in total variation, and no draw hit a token of
-    probability 0. Pick N so a correct sampler fails with negligible odds (see tests).
-    """
-
-    def compare(expected: Any, got: Any) -> Mismatch | None:
-        if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu":
-            return Mismatch(f"expected an integer tensor of token ids, got {describe(got)}.")
-        probs = expected.reshape(-1, expected.shape[-1])
-        draws = got.reshape(probs.shape[0], -1) if got.size % probs.shape[0] == 0 else None
-        if draws is None or got.shape[:-1] != expected.shape[:-1]:
-            return Mismatch(f"wrong shape: got {tuple(got.shape)} for probabilities "
-                            f"{tuple(expected.shape)}.")
-        vocab = probs.shape[1]
-        if draws.min() < 0 or draws.max() >= vocab:
-            return Mismatch(f"a token id is outside 0..{vocab - 1}.")
-        for row, (p, d) in enumerate(zip(probs, draws, strict=True)):
-            freq = np.bincount(d, minlength=vocab) / d.size
-            impossible = np.flatnonzero((p == 0) & (freq > 0))
-            if impossible.size:
-                return Mismatch(f"row {row}: token {impossible[0]} was drawn but has "
-                                "probability 0.")
-            distance = 0.5 * float(np.abs(freq - p).sum())
-            if distance > max_distance:
-                return Mismatch(
-                    f"row {row}: the drawn tokens do not follow the expected probabilities "
-                    f"(distance {distance:.3f} > {max_distance}).")
-        return None
-
-    compare.__name__ = f"frequencies_match({max_distance})"
-    return compare
-
-
-def _walk(expected: Any, got: Any, arrays: Callable[[np.ndarray, Any], Mismatch | None],
-          where: str = "") -> Mismatch | None:
-    """Compare nested plain data; arrays are handed to ``arrays``."""
-    at = f" in {where}" if where else ""
-    if isinstance(expected, np.ndarray):
-        found = arrays(expected, got)
-        if found and where:
-            return Mismatch(found.summary[:-1] + at + ".", found.details)
-        return found
-    if isinstance(expected, list):
-        if not isinstance(got, list) or len(got) != len(expected):
-            return Mismatch(f"expected a sequence of {len(expected)} items{at}, "
-                            f"got {describe(got)}.")
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            found = _walk(e, g, arrays, f"{where}[{i}]")
-            if found:
-                return found
-        return None
-    if isinstance(expected, dict):
-        if not isinstance(got, dict) or set(got) != set(expected):
-            return Mismatch(f"expected a dict with keys {sorted(expected)}{at}, "
-                            f"got {describe(got)}.")
-        for key in expected:
-            found = _walk(expected[key], got[key], arrays, f"{where}[{key!r}]")
-            if found:
-                return found
-        return None
-    if isinstance(expected, float) and isinstance(got, float):
-        if math.isclose(expected, got, rel_tol=1e-6, abs_tol=1e-9):
-            return None
-    elif type(got) is type(expected) and got == expected:
-        return None
-    return Mismatch(f"expected {expected!r}{at}, got {describe(got)}.")
-
-
-def _same_kind(expected: np.ndarray, got: Any) -> Mismatch | None:
-    if not isinstance(got, np.ndarray):
-        return Mismatch(f"expected a tensor of shape {tuple(expected.shape)}, got {describe(got)}.")
-    if got.shape != expected.shape:
-        return Mismatch(f"wrong shape: expected {tuple(expected.shape)}, got {tuple(got.shape)}.")
-    if got.dtype != expected.dtype:
-        return Mismatch(f"wrong dtype: expected {_dtype(expected)}, got {_dtype(got)}.")
-    return None
-
-
-def _arrays_equal(expected: np.ndarray, got: Any) -> Mismatch | None:
-    found = _same_kind(expected, got)
-    if found:
-        return found
-    differ = np.argwhere(expected != got)
-    if differ.size == 0:
-        return None
-    first = tuple(int(i) for i in differ[0])
-    return Mismatch(
-        f"{len(differ)} of {expected.size} values differ.",
-        (f"first difference at {list(first)}: expected {_num(expected[first])}, "
-         f"got {_num(got[first])}",),
-    )
-
-
-def _arrays_close(expected: np.ndarray, got: Any, atol: float, rtol: float) -> Mismatch | None:
-    found = _same_kind(expected, got)
-    if found:
-        return found
-    unexpected = ~np.isfinite(got) & np.isfinite(expected)
-    if unexpected.any():
-        bad = tuple(int(i) for i in np.argwhere(unexpected)[0])
-        return Mismatch(f"your output contains NaN or inf where a number is expected "
-                        f"(first at {list(bad)}).")
-    e, g = expected.astype(np.float64), got.astype(np.float64)
-    finite = np.isfinite(e)
-    # Where the reference is inf or NaN (a masked score, say), only the same value will do;
-    # a tolerance would accept anything there, since rtol * inf is inf.
-    same_special = (e == g) | (np.isnan(e) & np.isnan(g))
-    with np.errstate(invalid="ignore"):
-        error = np.where(finite, np.abs(g - e), 0.0)
-        # "not <=" rather than ">", so that a NaN in got counts as wrong
-        bad = np.where(finite, ~(error <= atol + rtol * np.abs(np.where(finite, e, 0.0))),
-                       ~same_special)
-    if not bad.any():
-        return None
-    first = tuple(int(i) for i in np.argwhere(bad)[0])
-    worst = float(error.max()) if (bad & finite).any() else float("inf")
-    return Mismatch(
-        f"{int(bad.sum())} of {expected.size} values are off (max error {worst:.3g}, "
-        f"allowed {atol:g} + {rtol:g} x |expected|).",
-        (f"first wrong value at {list(first)}: expected {_num(expected[first])}, "
-         f"got {_num(got[first])}",),
-    )
-
-
-def describe(value: Any) -> str:
-    """A short name for what the learner returned."""
-    if isinstance(value, np.ndarray):
-        return f"a tensor of shape {tuple(value.shape)} and dtype {_dtype(value)}"
-    if isinstance(value, list):
-        return f"a sequence of {len(value)} items"
-    if isinstance(value, dict):
-        return f"a dict with keys {sorted(value)}"
-    return f"{value!r}" if len(repr(value)) < 60 else f"a {type(value).__name__}"
-
-
-def _dtype(a: np.ndarray) -> str:
-    return f"{a.dtype}"
-
-
-def _num(x: Any) -> str:
-    return f"{float(x):.6g}" if np.asarray(x).dtype.kind in "fc" else str(x)
+def gen(seed: int) -> torch.Generator:
+    """A CPU ``torch.Generator`` seeded with ``seed``: every case's random inputs come from
+    one, so the same seed gives the same cases on every machine and run."""
+    return torch.Generator().manual_seed(seed)
 
 
 # --- verdicts -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why there is no output to compare: missing function, crash, timeout, bad type."""
+
+    text: str
+
+
+def timed_out(function: str, seconds: float) -> Problem:
+    """The grader's and ``check``'s words for an exercise that ran past its time limit."""
+    return Problem(tr("{name} took longer than {seconds} s, the time limit; look for an "
+                      "endless loop or a very slow step.", name=function, seconds=f"{seconds:g}"))
 
 
 @dataclass(frozen=True)
@@ -309,57 +158,170 @@ class Verdict:
         return float(self.exercise.points) if self.passed else 0.0
 
 
-def judge(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any]) -> Verdict:
-    """Compare the learner's outputs (plain data, or a ``LearnerError`` / ``Problem``).
+@dataclass(frozen=True)
+class Upstream:
+    """The same cases run with correct versions of the learner's earlier functions in place
+    of theirs (``replaced``). ``culprits``: those of the replaced functions known to be
+    wrong (their own exercise fails); may be empty."""
 
-    All cases must pass for the points. The message tells the first failing case:
-    expected vs got, and the likely bug when a diagnosis matches.
+    replaced: tuple[str, ...]
+    outputs: Sequence[Any] | Problem
+    culprits: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Forbidden:
+    """A forbidden operation found in the learner's code: how it was written, and where."""
+
+    spelled: str
+    line: int
+
+
+def judge(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any] | Problem, *,
+          public_only: bool = False, forbidden: Sequence[Forbidden] = (),
+          upstream: Upstream | None = None) -> Verdict:
+    """The one verdict of ``check`` and the grader, from the learner's outputs.
+
+    outputs: one per case: plain data, or a ``LearnerError``, ``InputChanged`` or
+    ``Problem``; or one ``Problem`` for the whole exercise (a timeout, a missing
+    function). forbidden: forbidden calls found in the learner's code
+    (``forbidden.scan``): any one fails the exercise. public_only: the cases are the
+    public ones (``check``); the passing message says the grade also runs hidden cases.
+    All cases must pass for the points.
+
+    One bug costs one exercise: when the exercise calls the learner's earlier functions
+    and fails, ``upstream`` holds the run with correct versions of those in their place.
+    If that run passes, the exercise keeps its points, and the message names the
+    earlier function that breaks it. The substitution can only help: a failing
+    ``upstream`` run leaves the learner's own verdict as it is.
     """
-    name = exercise.function
+    if forbidden:
+        return Verdict(exercise, 0, len(cases), forbidden_message(exercise, forbidden))
+    own = _judge_outputs(exercise, cases, outputs, public_only)
+    if own.passed or upstream is None:
+        return own
+    fair = _judge_outputs(exercise, cases, upstream.outputs, public_only)
+    if not fair.passed:
+        return own
+    blamed = upstream.culprits or upstream.replaced
+    note = tr("{name} is right with a correct {upstream}, so it keeps its points; your "
+              "{upstream} is what breaks it. Fix {upstream} first. With yours, {name} gives:",
+              name=exercise.function, upstream=" / ".join(blamed))
+    return Verdict(exercise, fair.passed_cases, fair.total_cases,
+                   f"{fair.message}\n  {note}\n{_indent(own.message)}")
+
+
+def _judge_outputs(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any] | Problem,
+                   public_only: bool) -> Verdict:
+    if isinstance(outputs, Problem):
+        text = outputs.text
+        if not text.startswith(exercise.function):
+            text = f"{exercise.function}: {text}"
+        return Verdict(exercise, 0, len(cases), text)
+    return _judge_cases(exercise, cases, outputs, public_only)
+
+
+def forbidden_message(exercise: Exercise, found: Sequence[Forbidden]) -> str:
+    """The grader's and ``check``'s words for forbidden calls in the learner's code."""
+    first = found[0]
+    return tr("{name}: your code uses {call} (line {line}), which exercise {id} does not "
+              "allow: write that step yourself with basic tensor operations.",
+              name=exercise.function, call=first.spelled, line=first.line, id=exercise.id)
+
+
+def _judge_cases(exercise: Exercise, cases: Sequence[Case], outputs: Sequence[Any],
+                 public_only: bool) -> Verdict:
+    name, total = exercise.function, len(cases)
     for number, (case, got) in enumerate(zip(cases, outputs, strict=True), start=1):
-        where = f'{name}: case {number} of {len(cases)} failed ("{case.name}").'
-        if isinstance(got, LearnerError) and got.text.endswith("NotImplementedError"):
-            return Verdict(exercise, 0, len(cases),
-                           f"{name}: not written yet (it still raises NotImplementedError). "
-                           "Replace `raise NotImplementedError()` with your code.")
-        if isinstance(got, LearnerError):
-            hint = next((i18n.tr(m) for text, m in exercise.error_hints if text in got.text), None)
-            return Verdict(exercise, number - 1, len(cases),
-                           f"{where}\n  Your code raised an error:\n{_indent(got.text)}"
-                           + (f"\n  Likely bug: {hint}" if hint else ""))
-        if isinstance(got, Problem):
-            return Verdict(exercise, number - 1, len(cases), f"{where}\n{_indent(got.text)}")
-        expected = exercise.expected(case)
-        found = exercise.compare(expected, got)
-        if found is None:
-            continue
-        lines = [where, found.summary, *found.details]
-        if isinstance(expected, np.ndarray):
-            lines.insert(1, f"expected {describe(expected)}\n  got      {describe(got)}")
-        bug = diagnose(exercise, case, got)
-        if bug:
-            lines.append(f"Likely bug: {bug}")
-        return Verdict(exercise, number - 1, len(cases), "\n  ".join(lines))
-    cases_passed = f"all {len(cases)} cases" if len(cases) > 1 else "the 1 case"
-    return Verdict(exercise, len(cases), len(cases), f"{name}: passed {cases_passed}.")
+        failed = _failure(exercise, case, got, number, total)
+        if failed is not None:
+            return Verdict(exercise, 0 if failed == _NOT_WRITTEN else number - 1, total,
+                           _not_written(name) if failed == _NOT_WRITTEN else failed)
+    if public_only:
+        text = (tr("{name}: the 1 public case passed (the grade also runs hidden cases).",
+                   name=name) if total == 1 else
+                tr("{name}: the {n} public cases passed (the grade also runs hidden cases).",
+                   name=name, n=total))
+    else:
+        text = (tr("{name}: passed the 1 case.", name=name) if total == 1 else
+                tr("{name}: passed all {n} cases.", name=name, n=total))
+    return Verdict(exercise, total, total, text)
+
+
+_NOT_WRITTEN = "not written"  # a marker _failure returns
+
+
+def _not_written(name: str) -> str:
+    return tr("{name}: not written yet (it still raises NotImplementedError). Replace "
+              "`raise NotImplementedError()` with your code.", name=name)
+
+
+def _failure(exercise: Exercise, case: Case, got: Any, number: int, total: int) -> str | None:
+    """The message for one failing case, or None when it passes."""
+    where = tr('{name}: case {number} of {total} failed ("{case}").', name=exercise.function,
+               number=number, total=total, case=case.name)
+    if isinstance(got, LearnerError):
+        if got.text.endswith("NotImplementedError"):
+            return _NOT_WRITTEN
+        hint = next((m for text, m in exercise.error_hints if text in got.text), None)
+        return (f"{where}\n  " + tr("Your code raised an error:") + f"\n{_indent(got.text)}"
+                + (f"\n  {_likely(hint)}" if hint else ""))
+    if isinstance(got, InputChanged):
+        return f"{where}\n  " + changed_message(exercise, got.names)
+    if isinstance(got, Problem):
+        return f"{where}\n{_indent(got.text)}"
+    expected = exercise.expected(case)
+    found = exercise.compare(expected, got)
+    if found is None:
+        return None
+    lines = [where, found.summary, *found.details]
+    if isinstance(expected, np.ndarray):
+        lines.insert(1, tr("expected {expected}\n  got      {got}",
+                           expected=describe(expected), got=describe(got)))
+    bug = diagnose(exercise, case, got, expected)
+    if bug:
+        lines.append(_likely(bug))
+    return "\n  ".join(lines)
+
+
+def _likely(bug: str) -> str:
+    # "Likely bug: " stays the last line's start: tests and tools find the diagnosis by it.
+    return tr("Likely bug: {bug}", bug=shown(bug))
+
+
+def changed_message(exercise: Exercise, names: Sequence[str]) -> str:
+    """The words for a learner's function that changed inputs it must not change."""
+    return tr("{name} changed its input {inputs} in place, and the exercise says not to "
+              "change it. Work on a copy (x.clone()) or use the version of the operation that "
+              "returns a new tensor (masked_fill, not masked_fill_).",
+              name=exercise.function, inputs=", ".join(names))
 
 
 def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def diagnose(exercise: Exercise, case: Case, got: Any) -> str | None:
-    """The message of the first known bug whose output the learner's output matches."""
+def diagnose(exercise: Exercise, case: Case, got: Any, expected: Any = None) -> str | None:
+    """What the learner's wrong output most likely comes from, or None.
+
+    First the exercise's known bugs (a variant that raises on this case is skipped: it
+    can never escape to the caller), then the general analysers of ``analyse.py`` on the
+    difference between ``expected`` and ``got``. Returns an untranslated message id for a
+    known bug, a translated message for an analyser's finding.
+    """
     for diagnosis in exercise.diagnoses:
-        with torch.no_grad():
-            wrong = to_plain(diagnosis.variant(**case.inputs))
-        if exercise.compare(wrong, got) is None:
-            return i18n.tr(diagnosis.message)  # marked N_ where it is defined
-    return None
+        try:
+            with torch.no_grad():
+                wrong = to_plain(diagnosis.variant(**case.inputs))
+            if exercise.compare(wrong, got) is None:
+                return diagnosis.message
+        except Exception:  # noqa: BLE001, S112 - a buggy variant may fail where the learner's does not
+            continue
+    from .analyse import explain
 
-
-@dataclass(frozen=True)
-class Problem:
-    """Why there is no output to compare: missing function, crash, timeout, bad type."""
-
-    text: str
+    if expected is None:
+        expected = exercise.expected(case)
+    try:
+        return explain(expected, got, case.inputs, exercise.compare)
+    except Exception:  # noqa: BLE001 - an analyser must never cost the learner their verdict
+        return None
