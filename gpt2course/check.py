@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -32,9 +33,22 @@ from .i18n import tr
 
 
 def check(obj: Any) -> None:
-    """Check your function or class against the reference and print a short verdict."""
+    """Check your function or class against the reference and print a short verdict.
+
+    Under nbgrader (``nbgrader autograde`` / ``validate`` set ``NBGRADER_EXECUTION``) a
+    verdict that is not a pass also raises ``CheckFailed``: nbgrader scores a test cell by
+    whether it raises.
+    """
+    __tracebackhide__ = True  # IPython shows the learner's cell, not this function
     verdict = run_check(obj)
     print(verdict if isinstance(verdict, str) else verdict.message)
+    if os.environ.get("NBGRADER_EXECUTION") and not getattr(verdict, "passed", False):
+        raise CheckFailed(tr("check({name}) did not pass (see above): no points for this cell.",
+                             name=getattr(obj, "__name__", type(obj).__name__)))
+
+
+class CheckFailed(AssertionError):
+    """A ``check`` that did not pass, raised only where nbgrader grades the notebook."""
 
 
 def run_check(obj: Any, seed: int | None = None, *, source: str | None = None) -> Verdict | str:

@@ -5,6 +5,12 @@ JupyterLab on a free localhost port with a token, opens the notebook, runs all
 cells from the Run menu and reads the page as a learner sees it. A screenshot of
 each goes to artifacts/browser/.
 
+What the notebooks need that takes long (the course's Shakespeare model, trained once into
+the cache when it is cold) is prepared before the browser starts. Waits scale to the
+work: running cells may take as long as they need while cells keep finishing, and a
+test that times out names the cell it waited on. Fixed waits (the page, the kernel)
+grow with the machine's load.
+
 Needs Debian's chromium and chromium-driver (`.ci/run` installs them); without a
 browser the tests are skipped and say why.
 """
@@ -35,6 +41,12 @@ pytestmark = [
 ]
 
 
+def _scaled(seconds: float) -> float:
+    """A wait for an idle machine, stretched by how busy this one is (at most 5 times)."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * min(5.0, max(1.0, load))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,7 +54,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+def prepared() -> None:
+    """The course model the lessons generate with, loaded or trained into the cache now,
+    so that no cell in the browser trains it (minutes on a cold cache)."""
+    from gpt2course.pretrained import course_model
+
+    course_model(verbose=False)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, prepared) -> Iterator[tuple[str, Path]]:
     """A JupyterLab server on localhost; yields (base URL, its notebook folder)."""
     folder = tmp_path_factory.mktemp("lab")
     home = tmp_path_factory.mktemp("lab-home")  # settings and workspaces, not the user's
@@ -68,7 +89,7 @@ def lab(tmp_path_factory) -> Iterator[tuple[str, Path]]:
              "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + _scaled(60)
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -115,6 +136,8 @@ class Notebook:
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = [], None
         nbformat.write(nb, folder / name)
+        self.name = name
+        self.code = [c.source for c in nb.cells if c.cell_type == "code"]
         # A workspace of its own, reset: only this notebook is open.
         driver.get(f"{url}/lab/workspaces/{source.stem}/tree/{name}?token={TOKEN}&reset")
         self.wait_for(lambda: self.find(".jp-Notebook .jp-Cell"), 60, "the notebook to open")
@@ -127,8 +150,11 @@ class Notebook:
         return self.find(f".jp-NotebookPanel:not(.lm-mod-hidden) {css}")
 
     def wait_for(self, condition, timeout: float, what: str):
+        """Poll ``condition`` until it gives something true, for ``timeout`` seconds on an
+        idle machine (longer on a busy one)."""
         from selenium.common.exceptions import StaleElementReferenceException
 
+        timeout = _scaled(timeout)
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
@@ -139,7 +165,7 @@ class Notebook:
                 return value
             time.sleep(0.5)
         self.screenshot("timeout")
-        pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
     def kernel_ready(self) -> bool:
         """Idle, with no dialog in the way. On a slow machine JupyterLab sometimes asks
@@ -157,7 +183,9 @@ class Notebook:
             "return s ? s.getAttribute('data-status') : null;")
         return status == "idle"
 
-    def run_all(self, timeout: float = 300) -> None:
+    def run_all(self, cell_timeout: float = 300) -> None:
+        """Run all cells; wait while cells keep finishing. Fails, naming the cell, when one
+        runs ``cell_timeout`` seconds (scaled to the machine's load) with none finishing."""
         dialogs = [d.text for d in self.find(".jp-Dialog")]
         assert not dialogs, f"JupyterLab shows a dialog: {dialogs}"
         def started() -> bool:
@@ -168,23 +196,47 @@ class Notebook:
             menu.click()
             self.wait_for(lambda: self.find('li.lm-Menu-item[data-command="runmenu:run-all"]'),
                           10, "the Run menu")[0].click()
-            deadline = time.time() + 20
+            deadline = time.time() + _scaled(20)
             while time.time() < deadline and not started():
                 time.sleep(0.5)
             if started():
                 break
 
-        quiet = [0]  # polls in a row with the kernel idle and no cell queued
-
-        def settled() -> bool:
-            running = any("*" in p for p in self.prompts())
-            quiet[0] = quiet[0] + 1 if self.kernel_idle() and not running else 0
-            return quiet[0] >= 4
-
-        self.wait_for(settled, timeout, "every cell to run")
+        self.wait_until_settled(_scaled(cell_timeout))
         not_run = [i for i, p in enumerate(self.prompts()) if not any(c.isdigit() for c in p)]
         assert not not_run, (f"code cells {not_run} did not run; errors on the page: "
                              f"{self.errors()}")
+
+    def wait_until_settled(self, cell_timeout: float) -> None:
+        """Wait until the kernel is idle with no cell queued; the clock restarts each time
+        a cell finishes, so a long notebook has as long as it needs."""
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        quiet, finished, deadline = 0, -1, time.time() + cell_timeout
+        while quiet < 4:  # polls in a row with the kernel idle and no cell queued
+            try:
+                prompts = self.prompts()
+                idle = self.kernel_idle()
+            except StaleElementReferenceException:  # the page re-rendered: look again
+                continue
+            done = sum(any(c.isdigit() for c in p) for p in prompts)
+            if done > finished:
+                finished, deadline = done, time.time() + cell_timeout
+            running = [i for i, p in enumerate(prompts) if "*" in p]
+            quiet = quiet + 1 if idle and not running else 0
+            if time.time() > deadline:
+                self.screenshot(f"timeout-{Path(self.name).stem}")
+                pytest.fail(f"{self.name}: timed out after {cell_timeout:.0f} s waiting for "
+                            f"{self.describe(running[0] if running else None)} to finish; "
+                            f"errors on the page: {self.errors()}")
+            time.sleep(0.5)
+
+    def describe(self, index: int | None) -> str:
+        """A code cell as a person finds it: its number and first line."""
+        if index is None or index >= len(self.code):
+            return "the kernel to become idle"
+        first = next((line for line in self.code[index].splitlines() if line.strip()), "")
+        return f"code cell {index + 1} (starting {first[:80]!r})"
 
     def prompts(self) -> list[str]:
         """The execution prompts of the code cells: "[3]:", "[*]:" (running), "[ ]:"."""
@@ -263,7 +315,7 @@ def test_attention_viewer_renders_and_answers_a_click(browser, lab):
 def test_next_token_explorer_appends_the_clicked_token(browser, lab):
     """Lesson 06's explorer: clicking a candidate token adds it to the prompt."""
     notebook = Notebook(browser, lab, ROOT / "solutions" / "06_sampling.ipynb")
-    notebook.run_all(timeout=600)
+    notebook.run_all()
     assert notebook.errors() == []
     box = notebook.wait_for(lambda: notebook.find_in_notebook(".gpt2course-explorer"), 30,
                             "the explorer")[0]
@@ -282,3 +334,18 @@ def test_next_token_explorer_appends_the_clicked_token(browser, lab):
     after = notebook.wait_for(lambda: (v := prompt()) != before and v, 60, "the prompt to grow")
     assert after.startswith(before) and len(after) > len(before)
     assert notebook.screenshot("06_explorer").stat().st_size > 10_000
+
+
+def test_a_cell_that_never_finishes_is_named(browser, lab, tmp_path):
+    """A red browser test says which cell it waited on (last: its kernel stays busy)."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import time"),
+                nbformat.v4.new_code_cell("time.sleep(3600)  # stuck"),
+                nbformat.v4.new_code_cell("print('never')")]
+    path = tmp_path / "stuck.ipynb"
+    nbformat.write(nb, path)
+    notebook = Notebook(browser, lab, path)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        notebook.run_all(cell_timeout=5)
+    assert "code cell 2 (starting 'time.sleep(3600)  # stuck')" in str(failed.value)

@@ -77,4 +77,5 @@ def test_gradescope_bundle_holds_the_scripts_package_and_lessons(tmp_path):
         mode = z.getinfo("run_autograder").external_attr >> 16
     assert {"setup.sh", "run_autograder", "pyproject.toml", "lessons/04_mlp.ipynb",
             "gpt2course/grading/worker.py"} <= names
-    assert "--seed 99" in run and "results.json" in run and mode & 0o111
+    assert "GPT2COURSE_GRADING_SEED=99" in run and "--seed" not in run
+    assert "results.json" in run and mode & 0o111

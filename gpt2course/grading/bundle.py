@@ -2,7 +2,9 @@
 
 Gradescope unpacks the zip in ``/autograder/source``, runs ``setup.sh`` once to build
 its image, then ``run_autograder`` for each submission, which must write
-``/autograder/results/results.json``. The zip carries the course package and the
+``/autograder/results/results.json`` (it always does, even when the grader fails).
+``$AUTOGRADER_ROOT`` replaces ``/autograder`` where set (the tests run the script in a
+temporary copy of that layout). The zip carries the course package and the
 instructor's lessons; the grading seed is baked in so it stays off the learners' side.
 """
 
@@ -25,20 +27,35 @@ python3 -m venv /autograder/venv
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Runs for each submission: grade the first notebook handed in, in the sandbox.
+# Runs for each submission: grade the first notebook handed in, in the sandbox, and write
+# results/results.json. AUTOGRADER_ROOT is /autograder on Gradescope (tests use a copy).
+# The seed travels in the environment, not on the command line, where any process could
+# read it.
 set -uo pipefail
-cd /autograder/source
-notebook=$(find /autograder/submission -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' \\
+root="${AUTOGRADER_ROOT:-/autograder}"
+results="$root/results/results.json"
+mkdir -p "$root/results"
+cd "$root/source"
+notebook=$(find "$root/submission" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' \\
            | sort | head -n 1)
 if [ -z "$notebook" ]; then
   echo '{"score": 0, "tests": [{"name": "notebook", "score": 0, "max_score": 0,' \\
        '"status": "failed", "visibility": "visible",' \\
        '"output": "No .ipynb file was handed in. Upload your lesson notebook."}]}' \\
-       > /autograder/results/results.json
+       > "$results"
   exit 0
 fi
-/autograder/venv/bin/gpt2course grade "$notebook" --lessons /autograder/source/lessons \\
-  --seed {seed} --gradescope /autograder/results/results.json
+GPT2COURSE_GRADING_SEED={seed} "$root/venv/bin/gpt2course" grade "$notebook" \\
+  --lessons "$root/source/lessons" --gradescope "$results"
+status=$?
+if [ ! -s "$results" ]; then  # the grader itself failed: say so instead of a blank page
+  echo '{"score": 0, "tests": [{"name": "notebook", "score": 0, "max_score": 0,' \\
+       '"status": "failed", "visibility": "visible",' \\
+       '"output": "The autograder could not grade this notebook; ask your instructor."}]}' \\
+       > "$results"
+fi
+echo "gpt2course grade exited with $status"
+exit 0
 """
 
 

@@ -54,7 +54,11 @@ def to_gradescope(grade: SubmissionGrade) -> str:
              "output": e.message, "visibility": "visible"}
             for e in grade.exercises
         ]
-    return json.dumps({"score": grade.total, "tests": tests}, indent=2) + "\n"
+    summary = grade.error or tr("{total} / {max} points", total=_num(grade.total),
+                                  max=_num(grade.max_total))
+    # stdout_visibility: the run's log (the grader's own lines) stays with the instructor.
+    return json.dumps({"score": grade.total, "output": summary, "stdout_visibility": "hidden",
+                       "tests": tests}, indent=2) + "\n"
 
 
 def write_reports(grades: list[SubmissionGrade], *, csv_path: Path | None = None,
