@@ -50,3 +50,17 @@ def output_file(text: str) -> Path:
         raise argparse.ArgumentTypeError(tr("cannot write in the folder {folder}",
                                             folder=str(folder)))
     return path
+
+
+def output_folder(text: str) -> Path:
+    """A folder to fill: it exists as a folder, or can be created where it is named."""
+    path = Path(text).expanduser()
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(tr("{path} is a file, not a folder", path=text))
+    parent = path
+    while not parent.exists():  # the nearest folder that exists must be writable
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise argparse.ArgumentTypeError(tr("cannot create or write the folder {path}",
+                                            path=text))
+    return path

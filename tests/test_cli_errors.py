@@ -137,12 +137,14 @@ def _lesson_copy(tmp_path: Path) -> Path:
     (["gradescope-bundle", "{root}/no/dir/out.zip", "--lessons", LESSONS], "does not exist"),
     (["grade", "--seed", "many", "{lesson}"], "argument --seed: invalid int value"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["download", "--to", "{root}/text.txt"], "is a file, not a folder"),
+    (["download", "--weights", "../x", "--to", "{root}/dl"], "is not a Hub model id"),
 ])
 def test_grading_and_course_commands_bad_values(files, tmp_path, capsys, argv, message):
     fill = {"root": str(files["root"]), "lesson": str(_lesson_copy(tmp_path))}
     code, err = _run([str(a).format(**fill) for a in argv], capsys)
     assert code == 2
-    assert message in _one_line(err)
+    assert message in _one_line(err)  # (download prints progress to stdout, errors to stderr)
 
 
 def test_a_bug_is_one_line_with_a_report_hint(monkeypatch, capsys):

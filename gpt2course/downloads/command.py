@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..cli_types import output_folder
 from ..i18n import tr
 from .endpoint import CACHE_DIR_VAR, hub_endpoint
 
@@ -30,7 +31,7 @@ def add_download(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--course-model", action="store_true",
                    help=tr("also the course's small Shakespeare GPT-2 (trained once, about "
                            "2 minutes, if it is missing)"))
-    p.add_argument("--to", metavar="DIR", type=Path,
+    p.add_argument("--to", metavar="DIR", type=output_folder,
                    help=tr("fill DIR instead of the course's cache, to copy to lab machines "
                            "(then set {var}=DIR there)", var=CACHE_DIR_VAR))
     p.set_defaults(run=run_download)

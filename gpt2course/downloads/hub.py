@@ -79,12 +79,20 @@ def file_metadata(repo_id: str, filename: str):
     """huggingface_hub's ``HfFileMetadata`` (etag, size, commit, location) of one file,
     asked of ``hub_endpoint()``. Raises ``DownloadError`` in one line."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
-    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HFValidationError,
+        RepositoryNotFoundError,
+    )
 
     endpoint = hub_endpoint()
-    url = hf_hub_url(repo_id, filename, endpoint=endpoint)
     try:
+        url = hf_hub_url(repo_id, filename, endpoint=endpoint)
         meta = get_hf_file_metadata(url)  # the address already holds the endpoint
+    except HFValidationError:
+        raise DownloadError(tr("{repo!r} is not a Hub model id (such as gpt2 or "
+                               "openai-community/gpt2-medium); check the name.",
+                               repo=repo_id)) from None
     except RepositoryNotFoundError:
         raise DownloadError(tr("{repo!r} is not a model on the Hub at {endpoint} (or it is "
                                "private). Check the name.", repo=repo_id,
