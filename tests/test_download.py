@@ -176,3 +176,26 @@ def test_a_mirror_serving_wrong_bytes_is_refused(env, hub, hub_files, capsys):
     err = capsys.readouterr().err
     assert "tinyshakespeare.txt" in err and "wrong hash" in err and err.count("\n") == 1
     assert not (hub_vocab.cache_dir() / "tinyshakespeare.txt").exists()
+
+
+def test_course_model_is_trained_once_into_the_folder(env, hub, tmp_path, monkeypatch):
+    from functools import partial
+
+    from gpt2course import pretrained
+    from gpt2course.train import TrainConfig
+
+    small = partial(TrainConfig, n_layer=1, n_head=2, n_embd=32, block_size=16, batch_size=4,
+                    eval_batches=1, eval_interval=2, steps=2)
+    monkeypatch.setattr(pretrained, "TrainConfig", small)
+    room = tmp_path / "room"
+    assert main(["download", "--weights", "--course-model", "--to", str(room)]) == 0
+    weights = room / pretrained.SHAKESPEARE_FOLDER / "model.safetensors"
+    stamp = weights.stat().st_mtime_ns
+    assert main(["download", "--weights", "--course-model", "--to", str(room)]) == 0
+    assert weights.stat().st_mtime_ns == stamp  # found, not trained again
+    monkeypatch.setenv("GPT2COURSE_CACHE_DIR", str(room))
+    monkeypatch.setenv("GPT2COURSE_NO_PRETRAINED", "1")
+    hub.stop()
+    model, line = pretrained.course_model(verbose=False)
+    assert model.config.n_embd == 32 and "GPT2COURSE_NO_PRETRAINED is set" in line
+    assert weights.stat().st_mtime_ns == stamp
