@@ -17,6 +17,7 @@ from gpt2course import vocab
 from gpt2course.cli import main
 from gpt2course.data import CORPORA
 from gpt2course.downloads import hub_vocab
+from gpt2course.downloads.fetch import part_path
 
 MIXED = [
     "Hello world! The robot must obey orders.",
@@ -143,12 +144,15 @@ def test_cut_connection_resumes_with_a_range_request(env, hub, hub_files, monkey
 
 def test_download_left_by_an_earlier_run_is_continued(env, hub, hub_files):
     body = hub_files[f"{REPO}/model.safetensors"]
-    part = hub_vocab.cache_dir() / "hub" / REPO / "model.safetensors.part"
+    dest = hub_vocab.cache_dir() / "hub" / REPO / "model.safetensors"
+    part = part_path(dest, hashlib.sha256(body).hexdigest())
     part.parent.mkdir(parents=True)
     part.write_bytes(body[:1000])  # as a Ctrl-C would leave it
+    stale = part_path(dest, "0" * 64)
+    stale.write_bytes(b"x" * 999)  # from an older version of the file: not continued
     assert main(["download"]) == 0
     assert hub.gets("model.safetensors") == ["bytes=1000-"]
-    assert (part.parent / "model.safetensors").read_bytes() == body and not part.exists()
+    assert dest.read_bytes() == body and not part.exists() and not stale.exists()
 
 
 def test_damaged_files_are_found_by_hash_and_fetched_again(env, hub, hub_files, capsys):

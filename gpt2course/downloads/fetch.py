@@ -1,6 +1,6 @@
 """Download one file: resumable, shown with a progress bar, checked by its hash.
 
-The bytes arrive in ``<dest>.part``. A download cut short leaves that file behind,
+The bytes arrive in ``<dest>.<hash>.part``. A download cut short leaves that file behind,
 and the next call asks the server only for the rest (an HTTP ``Range`` request);
 huggingface_hub's ``http_get`` does the transfer, its retries and its tqdm
 progress bar. Only a complete file whose hash matches is renamed to ``dest``, so
@@ -60,6 +60,13 @@ def matches(path: Path, expected: str | None) -> bool:
     return kind is None or file_hash(path, kind) == expected
 
 
+def part_path(dest: Path, expected_hash: str | None) -> Path:
+    """Where the bytes of ``dest`` gather: ``<name>.<hash start>.part``, so that a download
+    is only ever continued with bytes of the same version of the file."""
+    tag = f".{expected_hash[:12]}" if expected_hash else ""
+    return dest.with_name(f"{dest.name}{tag}.part")
+
+
 def fetch_url(url: str, dest: Path, *, expected_hash: str | None, size: int | None = None,
               what: str | None = None, advice: str | None = None) -> Path:
     """Download ``url`` to ``dest`` (resuming ``dest.part``) and check ``expected_hash``.
@@ -73,7 +80,10 @@ def fetch_url(url: str, dest: Path, *, expected_hash: str | None, size: int | No
     what = what or dest.name
     advice = advice or fix_advice()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
+    part = part_path(dest, expected_hash)
+    for stale in dest.parent.glob(f"{dest.name}.*part"):
+        if stale != part:
+            stale.unlink()  # left by a download of another version of the file
     have = part.stat().st_size if part.is_file() else 0
     if size is not None and have > size:
         part.unlink()
@@ -84,7 +94,7 @@ def fetch_url(url: str, dest: Path, *, expected_hash: str | None, size: int | No
             http_get(url, f, resume_size=have, expected_size=size,
                      displayed_filename=what)
     except Exception as err:  # network, HTTP status, size mismatch: all end in the same advice
-        if part.stat().st_size == 0:
+        if part.is_file() and part.stat().st_size == 0:
             part.unlink()  # nothing to resume from
         raise DownloadError(tr("Could not download {what} from {url} ({reason}). {fix}",
                                what=what, url=url, reason=short_reason(err),
