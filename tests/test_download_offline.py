@@ -87,3 +87,34 @@ def test_doctor_names_each_fix(env, dead_url):
     assert [line.split(":")[0] for line in missing] == ["[missing] GPT-2 vocabulary",
                                                          "[missing] Tiny Shakespeare"]
     assert all("gpt2course download" in line for line in missing)
+
+
+def test_weights_already_in_hugging_faces_cache_are_copied_not_downloaded(env, tmp_path):
+    """An instructor with GPT-2 in ~/.cache/huggingface fills a classroom folder offline."""
+    import hashlib
+    import os
+
+    from download_support import SHAKESPEARE, tiny_checkpoint
+
+    config, weights = tiny_checkpoint()
+    repo = tmp_path / "hf-empty" / "models--openai-community--gpt2"
+    commit = "c" * 40
+    (repo / "snapshots" / commit).mkdir(parents=True)
+    (repo / "blobs").mkdir()
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    for name, body, etag in (
+        ("model.safetensors", weights, hashlib.sha256(weights).hexdigest()),
+        ("config.json", config, hashlib.sha1(b"blob %d\0" % len(config) + config).hexdigest()),
+    ):
+        (repo / "blobs" / etag).write_bytes(body)
+        os.symlink(f"../../blobs/{etag}", repo / "snapshots" / commit / name)
+    env = {**env, "TIKTOKEN_CACHE_DIR": os.environ["TIKTOKEN_CACHE_DIR"],
+           "GPT2COURSE_DATA_DIR": str(SHAKESPEARE.parent)}
+    room = tmp_path / "room"
+    out = run("-m", "gpt2course.cli", "download", "--to", str(room), env=env)
+    assert out.returncode == 0, out.stderr
+    copied = room / "hub" / "openai-community" / "gpt2"
+    assert (copied / "model.safetensors").read_bytes() == weights
+    assert not (copied / "model.safetensors").is_symlink()
+    assert (copied / "config.json").read_bytes() == config

@@ -13,13 +13,15 @@ The address of each file comes from huggingface_hub (``hf_hub_url``,
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 from ..data import cache_dir
 from ..errors import DownloadError
 from ..i18n import tr
 from .endpoint import download_command, fix_advice, hub_endpoint, hub_offline, short_reason
-from .fetch import fetch_url, matches
+from .fetch import fetch_url, hash_kind, matches
 
 HUB_FOLDER = "hub"
 MANIFEST = "gpt2course-files.json"
@@ -55,7 +57,7 @@ def verified_file(repo_id: str, filename: str) -> Path | None:
 def ensure_file(repo_id: str, filename: str) -> Path:
     """The course's checked copy of ``filename`` from ``repo_id``, downloaded if it is
     missing or damaged (wrong hash). Raises ``DownloadError`` in one line."""
-    good = verified_file(repo_id, filename)
+    good = verified_file(repo_id, filename) or _copy_from_hf_cache(repo_id, filename)
     if good is not None:
         return good
     if hub_offline():
@@ -69,10 +71,37 @@ def ensure_file(repo_id: str, filename: str) -> Path:
         dest.unlink(missing_ok=True)  # damaged or from another version: fetch it afresh
         fetch_url(meta.location, dest, expected_hash=meta.etag, size=meta.size,
                   what=f"{repo_id}/{filename}", advice=fix_advice(download_command(repo_id)))
-    manifest = _read_manifest(folder)
-    manifest[filename] = {"etag": meta.etag, "size": meta.size, "commit": meta.commit_hash}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+    _record(folder, filename, meta.etag, meta.commit_hash)
     return dest
+
+
+def _copy_from_hf_cache(repo_id: str, filename: str) -> Path | None:
+    """Copy ``filename`` from Hugging Face's own cache when it is there and checks out.
+
+    In that cache a file is a link to ``blobs/<ETag>``, so its hash is known without
+    asking the Hub: an instructor who already has GPT-2 (from transformers, say)
+    fills a classroom folder without downloading it again.
+    """
+    found = cached_file(repo_id, filename)
+    if found is None or found.parent == repo_folder(repo_id):
+        return None
+    blob = found.resolve()
+    if hash_kind(blob.name) is None or not matches(blob, blob.name):
+        return None  # not the usual layout (no links), or damaged: download instead
+    dest = repo_folder(repo_id) / filename
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".copy.part")
+    shutil.copyfile(blob, part)
+    os.replace(part, dest)
+    _record(dest.parent, filename, blob.name, found.parent.name)
+    return dest
+
+
+def _record(folder: Path, filename: str, etag: str, commit: str | None) -> None:
+    """Note the hash ``filename`` came with, to check the file later without network."""
+    manifest = _read_manifest(folder)
+    manifest[filename] = {"etag": etag, "commit": commit}
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
 
 
 def file_metadata(repo_id: str, filename: str):
