@@ -27,6 +27,19 @@ HUB_FOLDER = "hub"
 MANIFEST = "gpt2course-files.json"
 
 
+def check_repo_id(repo_id: str) -> None:
+    """Raise ``DownloadError`` unless ``repo_id`` is a well-formed Hub id (``owner/name``):
+    it also names a folder in the cache, so ``..`` and the like must never get through."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise DownloadError(tr("{repo!r} is not a Hub model id (such as gpt2 or "
+                               "openai-community/gpt2-medium); check the name.",
+                               repo=repo_id)) from None
+
+
 def repo_folder(repo_id: str) -> Path:
     """``<cache>/hub/<owner>/<name>``: where the course keeps ``repo_id``'s files."""
     return cache_dir().joinpath(HUB_FOLDER, *repo_id.split("/"))
@@ -35,6 +48,10 @@ def repo_folder(repo_id: str) -> Path:
 def cached_file(repo_id: str, filename: str) -> Path | None:
     """A local copy of ``filename`` from ``repo_id``, without any network: the course's
     cache first, then Hugging Face's own cache (``HF_HUB_CACHE``); None if neither has it."""
+    try:
+        check_repo_id(repo_id)
+    except DownloadError:
+        return None
     mine = repo_folder(repo_id) / filename
     if mine.is_file():
         return mine
@@ -57,6 +74,7 @@ def verified_file(repo_id: str, filename: str) -> Path | None:
 def ensure_file(repo_id: str, filename: str) -> Path:
     """The course's checked copy of ``filename`` from ``repo_id``, downloaded if it is
     missing or damaged (wrong hash). Raises ``DownloadError`` in one line."""
+    check_repo_id(repo_id)
     good = verified_file(repo_id, filename) or _copy_from_hf_cache(repo_id, filename)
     if good is not None:
         return good
