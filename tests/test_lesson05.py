@@ -15,7 +15,7 @@ import torch
 from check_support import SolutionCells
 from grading_support import make_submission
 
-from gpt2course.exercises import by_id, for_lesson
+from gpt2course.exercises import by_id, exact, for_lesson
 from gpt2course.exercises.calling import to_plain
 from gpt2course.exercises.lesson05_blocks import (
     BLOCK,
@@ -61,7 +61,7 @@ def test_hidden_cases_differ_from_public_ones_and_repeat_with_the_seed(exercise)
     public, a, again, b = (exercise.cases(s) for s in (None, 5, 5, 6))
     assert {c.name for c in public}.isdisjoint(c.name for c in a)
     plain = [to_plain([c.inputs for c in cases]) for cases in (a, again, b)]
-    assert exercise.compare(plain[0], plain[1]) is None  # same seed, same cases
+    assert exact(plain[0], plain[1]) is None  # same seed, same cases
     assert repr(plain[0]) != repr(plain[2])
 
 
@@ -143,6 +143,28 @@ def test_layer_norm_module_with_other_names_fails_on_loading():
     assert not result.passed and '"weight"' in result.message and "gamma" in result.message
 
 
+def test_layer_norm_that_ignores_its_eps_argument_is_named():
+    body = ("    var = x.var(-1, unbiased=False, keepdim=True)\n"
+            "    return (x - mean) / torch.sqrt(var + 1e-5) * weight + bias\n")
+    assert_diagnosed("layer_norm", "the eps argument is ignored", **{"05_layer_norm": LN + body})
+
+
+@pytest.mark.parametrize("init", [
+    "        self.register_buffer('weight', torch.ones(n_embd))\n"
+    "        self.register_buffer('bias', torch.zeros(n_embd))\n",
+    "        self.register_buffer('weight', torch.ones(n_embd))\n"
+    "        self.bias = nn.Parameter(torch.zeros(n_embd))\n",
+])
+def test_layer_norm_module_with_buffers_instead_of_parameters_is_named(init):
+    """Buffers load from the state dict and compute the same; only parameters() tells."""
+    cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n"
+            "        super().__init__()\n" + init + "\n"
+            "    def forward(self, x):\n        return layer_norm(x, self.weight, self.bias)\n")
+    result = verdict("LayerNorm", **{"05_LayerNorm": cell})
+    assert not result.passed and "are not parameters of your module" in result.message
+    assert "weight" in result.message.split("are not parameters")[0]
+
+
 def test_layer_norm_module_may_wrap_its_own_maths():
     cell = ("class LayerNorm(nn.Module):\n    def __init__(self, n_embd):\n"
             "        super().__init__()\n"
@@ -188,7 +210,7 @@ def test_block_bugs_are_named(bug):
     body, diagnosis = BLOCK_BUGS[bug]
     assert_diagnosed("Block", diagnosis, **{"05_Block": BLOCK_INIT + body})
     # The whole model built on that block names the same bug.
-    assert_diagnosed("MyGPT2", "in each block, " + diagnosis, **{"05_Block": BLOCK_INIT + body})
+    assert_diagnosed("MyGPT2", diagnosis, **{"05_Block": BLOCK_INIT + body})
 
 
 def test_block_with_unbiased_layer_norm_is_named():

@@ -142,6 +142,18 @@ def build_module(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
         return module(**inputs["args"])
 
 
+def build_module_parameters(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    """Like ``build_module``, and also which names the module learns: ``{"output": what it
+    returns, "parameters": its sorted parameter names}``. (Weights kept as buffers load and
+    compute the same, but an optimiser would never train them.)"""
+    module = cls(**inputs["init"])
+    module.load_state_dict(inputs["state"], strict=True)
+    module.eval()
+    with torch.no_grad():
+        output = module(**inputs["args"])
+    return {"output": output, "parameters": sorted(n for n, _ in module.named_parameters())}
+
+
 def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
     """For a sampler of one token per row: ``draws`` tokens for each row, with a seeded generator.
 
@@ -231,6 +243,7 @@ def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
 ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {
     "call": call_function,
     "module": build_module,
+    "module_parameters": build_module_parameters,
     "sample": draw_samples,
     "generate": run_generation,
 }

@@ -17,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import Case, Diagnosis, Exercise, close, exact
+from ..i18n import N_, tr
+from .core import Case, Diagnosis, Exercise, Mismatch, close, exact
 
 if TYPE_CHECKING:
     from ..config import GPT2Config
@@ -48,14 +49,14 @@ def _ln(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS, *, unbiased: 
 
 
 def _ln_with(**bug: Any) -> Callable[..., Tensor]:
-    def variant(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-        return _ln(x, weight, bias, **bug)
+    def variant(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS) -> Tensor:
+        return _ln(x, weight, bias, **{"eps": eps, **bug})
 
     return variant
 
 
-def _reference_layer_norm(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps=EPS)  # what nn.LayerNorm runs
+def _reference_layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS) -> Tensor:
+    return F.layer_norm(x, (x.shape[-1],), weight, bias, eps=eps)  # what nn.LayerNorm runs
 
 
 def _ln_inputs(gen: torch.Generator, shape: tuple[int, ...], spread: float,
@@ -77,31 +78,38 @@ def _layer_norm_cases(seed: int | None) -> list[Case]:
             Case("x of shape (2, 3, 8), mean about 1", _ln_inputs(_gen(51), (2, 3, 8), 2.0, 1.0)),
             Case("x of shape (1, 4, 16) with a small spread (eps matters)",
                  _ln_inputs(_gen(52), (1, 4, 16), 0.01, 0.0)),
+            Case("eps=1e-3 passed in: use the argument",
+                 {**_ln_inputs(_gen(55), (2, 2, 8), 0.03, 0.0), "eps": 1e-3}),
         ]
     gen = _gen(seed)
     return [
         Case("a hidden x of shape (3, 5, 32)", _ln_inputs(gen, (3, 5, 32), 3.0, -2.0)),
         Case("a hidden x of shape (2, 2, 64) with a small spread",
              _ln_inputs(gen, (2, 2, 64), 0.01, 0.05)),
+        Case("a hidden eps=1e-4", {**_ln_inputs(gen, (1, 3, 16), 0.01, 0.0), "eps": 1e-4}),
     ]
 
 
+LN_EPS_IGNORED = N_("the eps argument is ignored: a fixed 1e-5 is used. Use the eps the "
+                    "function is given (1e-5 is only its default).")
 LN_BUGS = (
-    Diagnosis("the variance is unbiased (divided by C - 1). LayerNorm divides by C: use "
-              "x.var(dim=-1, unbiased=False, keepdim=True).", _ln_with(unbiased=True)),
-    Diagnosis("eps is added outside the square root. It belongs inside: "
-              "(x - mean) / sqrt(var + eps).", _ln_with(eps_outside=True)),
-    Diagnosis("eps is missing (or far too small). GPT-2 adds eps = 1e-5 to the variance, "
-              "inside the sqrt.", _ln_with(eps=0.0)),
-    Diagnosis("eps is 1e-6; GPT-2 uses eps = 1e-5.", _ln_with(eps=1e-6)),
-    Diagnosis("the mean is not subtracted from x before dividing: (x - mean) / sqrt(var + eps).",
+    Diagnosis(N_("the variance is unbiased (divided by C - 1). LayerNorm divides by C: use "
+              "x.var(dim=-1, unbiased=False, keepdim=True)."), _ln_with(unbiased=True)),
+    Diagnosis(N_("eps is added outside the square root. It belongs inside: "
+              "(x - mean) / sqrt(var + eps)."), _ln_with(eps_outside=True)),
+    Diagnosis(N_("eps is missing (or far too small). GPT-2 adds eps = 1e-5 to the variance, "
+              "inside the sqrt."), _ln_with(eps=0.0)),
+    Diagnosis(N_("eps is 1e-6; GPT-2 uses eps = 1e-5."), _ln_with(eps=1e-6)),
+    Diagnosis(LN_EPS_IGNORED, _ln_with(eps=EPS)),
+    Diagnosis(N_("the mean is not subtracted from x before dividing: "
+                 "(x - mean) / sqrt(var + eps)."),
               _ln_with(centre=False)),
-    Diagnosis("weight and bias are not applied: after normalising, multiply by weight and "
-              "add bias.", _ln_with(affine=False)),
-    Diagnosis("bias is added before multiplying by weight; the order is y * weight + bias.",
+    Diagnosis(N_("weight and bias are not applied: after normalising, multiply by weight and "
+              "add bias."), _ln_with(affine=False)),
+    Diagnosis(N_("bias is added before multiplying by weight; the order is y * weight + bias."),
               _ln_with(bias_first=True)),
-    Diagnosis("the mean and variance are taken over the whole tensor. Take them over the last "
-              "dimension (C) only, one token at a time: dim=-1, keepdim=True.",
+    Diagnosis(N_("the mean and variance are taken over the whole tensor. Take them over the last "
+              "dimension (C) only, one token at a time: dim=-1, keepdim=True."),
               _ln_with(whole_tensor=True)),
 )
 
@@ -134,11 +142,31 @@ def _ln_module_cases(seed: int | None) -> list[Case]:
                  _ln_inputs(_gen(seed + 1), (2, 4, 24), 0.01, -0.03))]
 
 
-def _module_variant(fn: Callable[..., Tensor]) -> Callable[..., Tensor]:
-    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> Tensor:
-        return fn(args["x"], state["weight"], state["bias"])
+def _module_variant(fn: Callable[..., Tensor]) -> Callable[..., dict[str, Any]]:
+    def variant(init: dict, state: dict[str, Tensor], args: dict[str, Tensor]) -> dict[str, Any]:
+        return {"output": fn(args["x"], state["weight"], state["bias"]),
+                "parameters": ["bias", "weight"]}
 
     return variant
+
+
+def _learned_and_close(expected: Any, got: Any) -> Mismatch | None:
+    """``{"output", "parameters"}``: the parameter names first (a buffer is not learned),
+    then the output within tolerance."""
+    if isinstance(got, dict) and set(got) == {"output", "parameters"}:
+        missing = sorted(set(expected["parameters"]) - set(got["parameters"]))
+        if missing:
+            return Mismatch(tr(
+                "{names} are not parameters of your module (parameters() does not list "
+                "them), so training would never change them. They load and compute the same "
+                "when they are buffers or plain tensors; make them nn.Parameter: "
+                "self.weight = nn.Parameter(torch.ones(n_embd)).", names=", ".join(missing)))
+        extra = sorted(set(got["parameters"]) - set(expected["parameters"]))
+        if extra:
+            return Mismatch(tr("your module has parameters GPT-2 does not have: {names}.",
+                               names=", ".join(extra)))
+        got = got["output"]
+    return close(atol=1e-5, rtol=1e-4)(expected["output"], got)
 
 
 LAYER_NORM_MODULE = Exercise(
@@ -147,9 +175,10 @@ LAYER_NORM_MODULE = Exercise(
     points=1,
     reference=_module_variant(_reference_layer_norm),
     cases=_ln_module_cases,
-    compare=close(atol=1e-5, rtol=1e-4),
-    diagnoses=tuple(Diagnosis(d.message, _module_variant(d.variant)) for d in LN_BUGS),
-    adapter="module",
+    compare=_learned_and_close,
+    diagnoses=tuple(Diagnosis(d.message, _module_variant(d.variant)) for d in LN_BUGS
+                    if d.message != LN_EPS_IGNORED),
+    adapter="module_parameters",
     forbidden_functions=NO_LAYER_NORM,
 )
 
@@ -202,21 +231,21 @@ def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | N
 
 
 BLOCK_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("the block is post-LN (LayerNorm after each residual addition). GPT-2 is pre-LN: "
-     "x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x)).", {"post_ln": True}),
-    ("the residual around attention is missing: x = x + attn(ln_1(x)), not x = attn(ln_1(x)).",
+    (N_("the block is post-LN (LayerNorm after each residual addition). GPT-2 is pre-LN: "
+     "x = x + attn(ln_1(x)), then x = x + mlp(ln_2(x))."), {"post_ln": True}),
+    (N_("the residual around attention is missing: x = x + attn(ln_1(x)), not x = attn(ln_1(x))."),
      {"attn_residual": False}),
-    ("the residual around the MLP is missing: x = x + mlp(ln_2(x)), not x = mlp(ln_2(x)).",
+    (N_("the residual around the MLP is missing: x = x + mlp(ln_2(x)), not x = mlp(ln_2(x))."),
      {"mlp_residual": False}),
-    ("ln_1 and ln_2 are swapped: ln_1 goes before attention, ln_2 before the MLP.",
+    (N_("ln_1 and ln_2 are swapped: ln_1 goes before attention, ln_2 before the MLP."),
      {"swap_ln": True}),
-    ("the MLP runs before attention; GPT-2 runs attention first, then the MLP.",
+    (N_("the MLP runs before attention; GPT-2 runs attention first, then the MLP."),
      {"mlp_first": True}),
-    ("attention and the MLP both read the same x (in parallel). In GPT-2 the MLP reads x "
-     "after the attention residual was added.", {"parallel": True}),
-    ("LayerNorm uses the unbiased variance (C - 1); it should divide by C.",
+    (N_("attention and the MLP both read the same x (in parallel). In GPT-2 the MLP reads x "
+     "after the attention residual was added."), {"parallel": True}),
+    (N_("LayerNorm uses the unbiased variance (C - 1); it should divide by C."),
      {"ln": {"unbiased": True}}),
-    ("LayerNorm adds eps outside the square root; it belongs inside: sqrt(var + eps).",
+    (N_("LayerNorm adds eps outside the square root; it belongs inside: sqrt(var + eps)."),
      {"ln": {"eps_outside": True}}),
 )
 
@@ -337,16 +366,16 @@ COUNT = Exercise(
     cases=_count_cases,
     compare=exact,
     diagnoses=(
-        Diagnosis("you counted a separate output head (vocab_size x n_embd). GPT-2's head is "
-                  "tied: it reuses wte, so it adds no parameters.", _count_variant(untied=True)),
-        Diagnosis("the biases are not counted (every Linear in GPT-2 has one).",
+        Diagnosis(N_("you counted a separate output head (vocab_size x n_embd). GPT-2's head is "
+                  "tied: it reuses wte, so it adds no parameters."), _count_variant(untied=True)),
+        Diagnosis(N_("the biases are not counted (every Linear in GPT-2 has one)."),
                   _count_variant(biases=False)),
-        Diagnosis("the LayerNorm weights and biases are not counted (2 x n_embd for each of "
-                  "ln_1, ln_2 and ln_f).", _count_variant(layer_norms=False)),
-        Diagnosis("the final LayerNorm ln_f is not counted.", _count_variant(ln_f=False)),
-        Diagnosis("the position embeddings wpe (n_positions x n_embd) are not counted.",
+        Diagnosis(N_("the LayerNorm weights and biases are not counted (2 x n_embd for each of "
+                  "ln_1, ln_2 and ln_f)."), _count_variant(layer_norms=False)),
+        Diagnosis(N_("the final LayerNorm ln_f is not counted."), _count_variant(ln_f=False)),
+        Diagnosis(N_("the position embeddings wpe (n_positions x n_embd) are not counted."),
                   _count_variant(wpe=False)),
-        Diagnosis("the MLP's hidden layer has n_embd units here; it has 4 x n_embd.",
+        Diagnosis(N_("the MLP's hidden layer has n_embd units here; it has 4 x n_embd."),
                   _count_variant(mlp_width=1)),
     ),
 )
@@ -374,18 +403,19 @@ def _gpt2(idx: Tensor, s: dict[str, Tensor], n_layer: int, n_head: int, *,
 
 
 GPT2_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("the position embeddings are not added: x = wte(idx) + wpe(positions), with positions "
-     "0, 1, ..., T - 1.", {"positions": False}),
-    ("the final LayerNorm ln_f is missing: apply it after the last block, before the head.",
+    (N_("the position embeddings are not added: x = wte(idx) + wpe(positions), with positions "
+     "0, 1, ..., T - 1."), {"positions": False}),
+    (N_("the final LayerNorm ln_f is missing: apply it after the last block, before the head."),
      {"final_ln": False}),
-    ("every block runs with the weights of block 0 (h[0] used n_layer times?). Each of the "
-     "n_layer blocks has its own weights: run h[0], then h[1], and so on.", {"shared_block": 0}),
-    ("all blocks share one set of weights (nn.ModuleList([block] * n_layer) repeats the same "
-     "block). Make a new Block for each layer: [Block(...) for _ in range(n_layer)].",
+    (N_("every block runs with the weights of block 0 (h[0] used n_layer times?). Each of the "
+     "n_layer blocks has its own weights: run h[0], then h[1], and so on."), {"shared_block": 0}),
+    (N_("all blocks share one set of weights (nn.ModuleList([block] * n_layer) repeats the same "
+     "block). Make a new Block for each layer: [Block(...) for _ in range(n_layer)]."),
      {"shared_block": -1}),
-    ("the model returns probabilities (softmax). Return the logits: softmax comes later, "
-     "when sampling.", {"probabilities": True}),
-    *((f"in each block, {message}", {"block": bug}) for message, bug in BLOCK_BUGS),
+    (N_("the model returns probabilities (softmax). Return the logits: softmax comes later, "
+     "when sampling."), {"probabilities": True}),
+    # The block bugs, in every block of the model: the same messages name them.
+    *((message, {"block": bug}) for message, bug in BLOCK_BUGS),
 )
 
 
@@ -434,8 +464,8 @@ MODEL = Exercise(
     diagnoses=tuple(Diagnosis(message, _gpt2_variant(**bug)) for message, bug in GPT2_BUGS),
     adapter="module",
     time_limit_s=30.0,
-    error_hints=(('"lm_head.weight"', "the head is not tied: GPT-2 has no lm_head weight. "
-                  "Compute the logits with the token embeddings: x @ self.wte.weight.T."),),
+    error_hints=(('"lm_head.weight"', N_("the head is not tied: GPT-2 has no lm_head weight. "
+                  "Compute the logits with the token embeddings: x @ self.wte.weight.T.")),),
 )
 
 EXERCISES = (LAYER_NORM, LAYER_NORM_MODULE, BLOCK, COUNT, MODEL)
