@@ -203,3 +203,20 @@ def test_course_model_is_trained_once_into_the_folder(env, hub, tmp_path, monkey
     model, line = pretrained.course_model(verbose=False)
     assert model.config.n_embd == 32 and "GPT2COURSE_NO_PRETRAINED is set" in line
     assert weights.stat().st_mtime_ns == stamp
+
+
+def test_hub_files_that_disagree_or_are_not_gpt2s_are_refused(hub_files):
+    from gpt2course.errors import DownloadError
+
+    vocab_json, merges_txt = hub_files[f"{REPO}/vocab.json"], hub_files[f"{REPO}/merges.txt"]
+    lines = merges_txt.split(b"\n")
+    swapped = b"\n".join([lines[0], lines[2], lines[1], *lines[3:]])  # two merges reordered
+    with pytest.raises(DownloadError, match="do not fit together"):
+        hub_vocab.ranks_from_hub_files(vocab_json, swapped)
+    with pytest.raises(DownloadError, match="do not fit together"):
+        hub_vocab.ranks_from_hub_files(vocab_json, b"\n".join(lines[:-100]))
+    # Consistent files of another vocabulary: the last merge dropped from both.
+    ranks = hub_vocab.ranks_from_hub_files(vocab_json, merges_txt)
+    del ranks[max(ranks, key=ranks.get)]
+    with pytest.raises(DownloadError, match="is not GPT-2's"):
+        hub_vocab.save_ranks(ranks)
