@@ -98,12 +98,14 @@ def add_grade(sub: argparse._SubParsersAction) -> None:
                    help="seconds for one whole notebook (default 180)")
     p.add_argument("--memory-mb", type=positive_int, default=3072,
                    help="memory for the learner's process (default 3072)")
+    p.add_argument("--lesson", help="grade every hand-in as this lesson, e.g. 04 "
+                                    "(default: recognised from its solution cells)")
     p.set_defaults(run=_run_grade)
 
 
 def _run_grade(args: argparse.Namespace) -> int:
     _require_posix("grade")
-    from .grade import find_submissions, grade_many, load_lessons
+    from .grade import find_submissions, grade_many, lesson_number, load_lessons
     from .reports import write_reports
     from .sandbox import SandboxLimits
 
@@ -114,6 +116,7 @@ def _run_grade(args: argparse.Namespace) -> int:
         raise CourseError(tr("--resume needs --out, --json or --gradescope: it reuses the "
                              "results saved next to that file."))
     lessons = load_lessons(args.lessons)
+    lesson = lesson_number(args.lesson, lessons) if args.lesson else None
     paths = find_submissions(args.submissions)
     if not paths:
         raise CourseError(tr("{folder} holds no files to grade.", folder=args.submissions))
@@ -123,7 +126,7 @@ def _run_grade(args: argparse.Namespace) -> int:
     grades = grade_many(
         paths, lessons, seed=args.seed, limits=limits, jobs=args.jobs, store=store,
         resume=args.resume, hide=(str(solutions),) if solutions.is_dir() else (),
-        on_done=lambda g: print(_summary(g), flush=True),
+        on_done=lambda g: print(_summary(g), flush=True), lesson=lesson,
     )
     if len(grades) == 1 and not grades[0].error:
         for e in grades[0].exercises:

@@ -1,5 +1,8 @@
 """Shut the learner's process in: no network, hidden reference code, another user, limits.
 
+Under bubblewrap (``jail.py``) the namespaces and the file-system allowlist exist already;
+this adds the user id and the limits. Without it, this is the whole (weaker) confinement.
+
 The sandbox worker calls ``confine`` first thing, before it reads the job or imports
 torch. It is loaded from its file path, so it uses the standard library only. Each step
 is done where the machine allows it and reported in the returned dict; steps that need
@@ -23,7 +26,9 @@ def confine(settings: dict) -> dict:
     """Apply ``settings`` (see ``sandbox.SandboxLimits``) to this process; say what held."""
     held: dict = {"platform": sys.platform}
     root = hasattr(os, "geteuid") and os.geteuid() == 0
-    if sys.platform.startswith("linux"):
+    if settings.get("bubblewrap"):  # bwrap made the namespaces and the allowlist view
+        held["network_cut"], held["hidden_paths"] = True, ["allowlist"]
+    elif sys.platform.startswith("linux"):
         held["network_cut"] = _unshare(CLONE_NEWNET) or (
             not root and _unshare(CLONE_NEWUSER | CLONE_NEWNET))
         held["hidden_paths"] = _hide(settings["hide"], settings["empty_dir"]) if root else []
@@ -75,6 +80,10 @@ def _hide(paths: list[str], empty_dir: str) -> list[str]:
     if libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return []
     hidden = []
+    # A /proc of our own that shows only this user's processes (the grader's command
+    # line, with its --seed, among the hidden ones). Without a new pid namespace.
+    if libc.mount(b"proc", b"/proc", b"proc", 0, b"hidepid=2") == 0:
+        hidden.append("/proc (other users' processes)")
     for path in paths:
         if os.path.isdir(path) and libc.mount(empty_dir.encode(), path.encode(), None,
                                               MS_BIND, None) == 0:

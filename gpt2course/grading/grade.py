@@ -8,7 +8,12 @@ in the sandbox; the score is decided here, by ``judge``, on plain data.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
+import stat
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -75,31 +80,45 @@ def load_lessons(lessons_dir: Path) -> list[Lesson]:
     return [Lesson(p.name[:2], p.name, read_notebook(p).cells) for p in paths]
 
 
+def lesson_number(text: str, lessons: list[Lesson]) -> str:
+    """``"4"``, ``"04"`` or ``"04_mlp"`` -> ``"04"``; ``CourseError`` if no such lesson."""
+    number = text.strip()[:2].rstrip("_")
+    number = number.zfill(2) if number.isdigit() else number
+    if number not in {le.number for le in lessons}:
+        raise CourseError(tr("--lesson {lesson}: no such lesson; use one of: {numbers}.",
+                             lesson=text, numbers=", ".join(le.number for le in lessons)))
+    return number
+
+
 def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
-                     limits: SandboxLimits, hide: tuple[str, ...] = ()) -> SubmissionGrade:
+                     limits: SandboxLimits, hide: tuple[str, ...] = (),
+                     lesson: str | None = None) -> SubmissionGrade:
     """Grade one file. Never raises for a bad submission: the error goes in the result.
 
-    ``seed`` draws the hidden cases; with None only the public cases are run.
+    ``seed`` draws the hidden cases; with None only the public cases are run. ``lesson``
+    (``"04"``) grades the file as that lesson; by default the lesson is recognised from
+    its solution cells, and cells of several lessons in one file are an error.
+    Only a regular file is read: a symbolic link, a FIFO or a device is an error row.
     """
     grade = SubmissionGrade(submission=str(path))
+    submitted = None
     try:
-        submitted = read_notebook(path)
+        grade.error = _not_a_regular_file(path)
+        submitted = None if grade.error else read_notebook(path)
     except NotebookError as err:
         grade.error = str(err)
+    if submitted is None:
         return grade
     answers = _solution_sources(submitted.cells)
-    lesson = max(lessons, key=lambda le: len(answers.keys() & _solution_ids(le)))
-    if not answers.keys() & _solution_ids(lesson):
-        ungraded = _ungraded_lesson(submitted.cells, lessons)
-        if ungraded is not None:  # e.g. lesson 07 (training): nothing to score, not an error
-            grade.lesson = ungraded.name
-            return grade
-        grade.error = tr("{path}: no solution cells of any lesson were found. Hand in the "
-                         "lesson notebook itself, with your code in the cells given.", path=path)
+    chosen = choose_lesson(path, answers, submitted.cells, lessons, lesson)
+    if isinstance(chosen, str):
+        grade.error = chosen
         return grade
-    grade.lesson = lesson.name
-    exercises = list(for_lesson(lesson.number))
-    cells = _cells_to_run(lesson, answers)
+    grade.lesson = chosen.name
+    if not for_lesson(chosen.number):  # e.g. lesson 07 (training): nothing to score
+        return grade
+    exercises = list(for_lesson(chosen.number))
+    cells = _cells_to_run(chosen, answers)
     cases = {e.id: e.cases(None) if seed is None else e.graded_cases(seed) for e in exercises}
     outputs, grade.sandbox = run_sandboxed(cells, exercises, cases, limits, hide)
     for e in exercises:
@@ -121,6 +140,49 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
                          grade_id=e.grade_id) + "\n" + message
         grade.exercises.append(ExerciseGrade(e.id, e.points, verdict.score, message))
     return grade
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """Why ``path`` is not graded (a link, a FIFO, a device ...), or None for a regular file."""
+    try:
+        info = os.lstat(path)
+    except OSError as err:
+        return tr("{path}: cannot be graded: {reason}.", path=str(path), reason=err.strerror)
+    if stat.S_ISLNK(info.st_mode):
+        return tr("{path}: not graded: it is a symbolic link. Only regular files inside the "
+                  "submissions folder are graded; hand in the notebook itself.", path=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        return tr("{path}: not graded: it is not a regular file. Hand in the notebook itself.",
+                  path=str(path))
+    return None
+
+
+def choose_lesson(path: Path, answers: dict[str, str], cells: list[Any], lessons: list[Lesson],
+                  number: str | None) -> Lesson | str:
+    """The lesson to grade a hand-in as, or the error row's message.
+
+    ``number`` (the instructor's ``--lesson``) decides; otherwise the one lesson whose
+    solution cells the file holds. A file with solution cells of several lessons is not
+    guessed at: appending another lesson's solved cells must not change which is graded.
+    """
+    if number is not None:
+        found = [le for le in lessons if le.number == number]
+        if not found:
+            return tr("{path}: there is no lesson {number} in the lessons folder.",
+                      path=str(path), number=number)
+        return found[0]
+    matching = [le for le in lessons if answers.keys() & _solution_ids(le)]
+    if len(matching) > 1:
+        return tr("{path}: holds solution cells of several lessons ({lessons}). Hand in one "
+                  "lesson per notebook; the instructor can choose one with --lesson NN.",
+                  path=str(path), lessons=", ".join(le.number for le in matching))
+    if matching:
+        return matching[0]
+    ungraded = _ungraded_lesson(cells, lessons)
+    if ungraded is not None:
+        return ungraded
+    return tr("{path}: no solution cells of any lesson were found. Hand in the lesson "
+              "notebook itself, with your code in the cells given.", path=str(path))
 
 
 def _ungraded_lesson(cells: list[Any], lessons: list[Lesson]) -> Lesson | None:
@@ -179,17 +241,24 @@ def _cells_to_run(lesson: Lesson, answers: dict[str, list[str]]) -> list[Cell]:
 
 
 def find_submissions(target: Path) -> list[Path]:
-    """A file, or every non-hidden file under a folder (checkpoint copies left out)."""
+    """A file, or every non-hidden entry under a folder (checkpoint copies left out).
+
+    Folders are walked without following symbolic links. Links and other non-regular
+    entries are listed too, so that each gets a row saying why it was not graded.
+    """
     target = Path(target)
-    if target.is_file():
+    if os.path.lexists(target) and not target.is_dir():
         return [target]
     if not target.is_dir():
         raise CourseError(tr("{path} does not exist; give a notebook or a folder of them.",
-                             path=target))
-    return sorted(
-        p for p in target.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(target).parts)
-    )
+                             path=str(target)))
+    found = []
+    for folder, dirs, files in os.walk(target):  # followlinks=False: a linked folder is a file
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = [d for d in dirs if d not in links]
+        found += [Path(folder, f) for f in [*files, *links] if not f.startswith(".")]
+    return sorted(found)
 
 
 def grade_many(
@@ -203,22 +272,34 @@ def grade_many(
     resume: bool = False,
     hide: tuple[str, ...] = (),
     on_done: Any = None,
+    lesson: str | None = None,
 ) -> list[SubmissionGrade]:
-    """Grade files ``jobs`` at a time. Each result is saved in ``store`` as soon as it is
-    known (atomically), so an interrupted batch loses nothing; ``resume`` reuses them."""
+    """Grade files ``jobs`` at a time; one row per path, in order, whatever a file does.
+
+    Each result is saved in ``store`` as soon as it is known (atomically, one record per
+    path: ``record_name``), so an interrupted batch loses nothing; ``resume`` reuses them.
+    A submission that makes the grader itself fail gets an error row; the others go on.
+    """
     if store is not None:
         store.mkdir(parents=True, exist_ok=True)
 
     def one(path: Path) -> SubmissionGrade:
-        saved = store / (_safe_name(path) + ".json") if store else None
-        if resume and saved and saved.exists():
-            try:
-                return SubmissionGrade.from_dict(json.loads(saved.read_text(encoding="utf-8")))
-            except (ValueError, TypeError):
-                pass  # a damaged record is graded again
-        grade = grade_submission(path, lessons, seed=seed, limits=limits, hide=hide)
+        saved = store / record_name(path) if store else None
+        if resume and saved and (old := _saved_grade(saved, path)) is not None:
+            return old
+        try:
+            grade = grade_submission(path, lessons, seed=seed, limits=limits, hide=hide,
+                                     lesson=lesson)
+        except Exception as err:  # noqa: BLE001 - one file must never sink the batch
+            last = traceback.format_exception_only(type(err), err)[-1].strip()[:300]
+            grade = SubmissionGrade(str(path), error=tr(
+                "{path}: the grader failed on this file ({error}); it was not graded.",
+                path=str(path), error=last))
         if saved:
-            atomic_write_text(saved, json.dumps(asdict(grade), indent=1))
+            try:
+                atomic_write_text(saved, json.dumps(asdict(grade), indent=1))
+            except OSError:
+                pass  # the batch's reports are still written; only --resume loses this one
         if on_done:
             on_done(grade)
         return grade
@@ -227,5 +308,19 @@ def grade_many(
         return list(pool.map(one, paths))
 
 
-def _safe_name(path: Path) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in str(path.resolve()))[-150:]
+def record_name(path: Path) -> str:
+    """The file name of ``path``'s saved result: a hash of its absolute path (links not
+    resolved, nothing cut), so no two submissions share one; then a readable tail."""
+    key = os.path.abspath(path)
+    digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    tail = re.sub(r"[^A-Za-z0-9._-]", "_", os.path.basename(key))[-80:]
+    return f"{digest}-{tail}.json"
+
+
+def _saved_grade(saved: Path, path: Path) -> SubmissionGrade | None:
+    """The saved result of ``path``, or None (missing, damaged or another file's)."""
+    try:
+        grade = SubmissionGrade.from_dict(json.loads(saved.read_text(encoding="utf-8")))
+    except Exception:  # noqa: BLE001 - any damaged record is simply graded again
+        return None
+    return grade if grade.submission == str(path) else None

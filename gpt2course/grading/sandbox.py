@@ -8,17 +8,18 @@ checks their size and types before handing them to the judge.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import io
 import json
 import os
-import pwd
-import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import zipfile
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,19 @@ import numpy as np
 from ..exercises import Case, Exercise
 from ..exercises.calling import NUMERIC_KINDS, LearnerError, pack, to_plain, unpack
 from ..exercises.core import ALWAYS_FORBIDDEN, Problem
+from ..i18n import tr
+from . import jail
+from .cgroups import MemoryGroup
+from .uids import SANDBOX_UIDS, sandbox_uid
+from .untrusted import read_bytes, read_text, remove_tree
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE.parent / "exercises" / "calling.py")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_TEXT = 4000  # characters of a learner's traceback or output shown back
-
-# When the grader runs as root, each running sandbox gets its own unprivileged user id, one
-# no account uses: the process limit counts per user, so a fork bomb in one submission
-# cannot starve another graded at the same time, and nothing of one can touch the other.
-SANDBOX_UIDS = range(190_000, 190_064)
+MAX_LOG_BYTES = 4 * 1024 * 1024
 NOGROUP = 65534
-_free_uids: queue.Queue[int] = queue.Queue()
-for _uid in SANDBOX_UIDS:
-    try:
-        pwd.getpwuid(_uid)
-    except KeyError:
-        _free_uids.put(_uid)
+__all__ = ["SANDBOX_UIDS", "Cell", "SandboxLimits", "run_sandboxed"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,7 @@ class SandboxLimits:
     memory_mb: int = 3072
     max_processes: int = 64
     max_file_mb: int = 32
+    tmp_mb: int = 256  # each private tmpfs (/tmp, the working folder) under bubblewrap
 
 
 @dataclass(frozen=True)
@@ -79,30 +77,43 @@ def run_sandboxed(
     or ``Problem``) or one ``Problem`` for the whole exercise; and what the sandbox
     managed to enforce on this machine.
     """
-    uid = _free_uids.get() if os.geteuid() == 0 else None
-    try:
-        with tempfile.TemporaryDirectory(prefix="gpt2course-grade-") as tmp:
-            return _run_job(Path(tmp), uid, cells, exercises, cases, limits, hide)
-    finally:
-        if uid is not None:
-            _free_uids.put(uid)
+    root = hasattr(os, "geteuid") and os.geteuid() == 0 and sys.platform.startswith("linux")
+    with sandbox_uid() if root else nullcontext(None) as uid:
+        job = Path(tempfile.mkdtemp(prefix="gpt2course-grade-"))
+        try:
+            return _run_job(job, uid, cells, exercises, cases, limits, hide)
+        finally:
+            remove_tree(job)
+
+
+@functools.cache
+def warn_if_weak() -> bool:
+    """Say once, on stderr, when bubblewrap cannot be used; True when it can."""
+    ok, _ = jail.usable()
+    if not ok and sys.platform.startswith("linux"):
+        print(jail.fallback_warning(), file=sys.stderr)
+    return ok
 
 
 def _run_job(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
              cases: dict[str, list[Case]], limits: SandboxLimits,
              hide: tuple[str, ...]) -> tuple[dict[str, list[Any] | Problem], dict]:
-    _prepare(job, uid, cells, exercises, cases, limits, hide)
-    timed_out = _run_worker(job, limits)
-    held = _read_json(job / "out" / "confinement.json") or {}
+    bwrap = sys.platform.startswith("linux") and warn_if_weak()
+    _prepare(job, uid, cells, exercises, cases, limits, hide, bwrap)
+    timed_out, grouped = _run_worker(job, limits, bwrap)
+    held = _read_json(job / "out", "confinement.json")
+    held = held if isinstance(held, dict) else {}  # written by the learner's process: a hint
+    held["bubblewrap"], held["memory_per_submission"] = bwrap, grouped
     outputs = {
-        e.id: _read_outputs(job / "out", n, len(cases[e.id]), e, timed_out)
+        e.id: _read_outputs(job, n, len(cases[e.id]), e, timed_out)
         for n, e in enumerate(exercises)
     }
     return outputs, held
 
 
 def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
-             cases: dict[str, list[Case]], limits: SandboxLimits, hide: tuple[str, ...]) -> None:
+             cases: dict[str, list[Case]], limits: SandboxLimits, hide: tuple[str, ...],
+             bwrap: bool) -> None:
     runner = job / "runner"
     for d in (runner, job / "out", job / "work", job / "empty"):
         d.mkdir()
@@ -127,22 +138,30 @@ def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exer
     }
     (job / "job.json").write_text(json.dumps(spec))
     np.savez(job / "inputs.npz", **arrays)
+    (job / "settings.json").write_text(json.dumps(_settings(job, uid, exercises, limits, hide,
+                                                            bwrap)))
+    os.chmod(job, 0o711)  # other jobs' users may not list it
+    if uid is not None:  # the worker drops to this user: it may write only out/ and work/
+        for d in (job / "out", job / "work"):
+            os.chown(d, uid, NOGROUP)
+            os.chmod(d, 0o700)
+
+
+def _settings(job: Path, uid: int | None, exercises: list[Exercise], limits: SandboxLimits,
+              hide: tuple[str, ...], bwrap: bool) -> dict:
     total = sum(_time_limit(e, limits) for e in exercises)
-    settings = {
+    return {
         "memory_mb": limits.memory_mb,
         "max_processes": limits.max_processes,
         "max_file_mb": limits.max_file_mb,
         "cpu_seconds": total + 30,
-        "hide": [*hidden_paths(), *hide],
+        "hide": [] if bwrap else [*hidden_paths(), *hide],
         "empty_dir": str(job / "empty"),
         "uid": uid,
         "gid": NOGROUP,
+        "bubblewrap": bwrap,  # namespaces and the allowlist are made already
+        "python_path": [jail.PKGS] if bwrap else [],
     }
-    (job / "settings.json").write_text(json.dumps(settings))
-    os.chmod(job, 0o755)
-    if uid is not None:  # the worker drops to this user: it may write only out/ and work/
-        for d in (job / "out", job / "work"):
-            os.chown(d, uid, NOGROUP)
 
 
 def _time_limit(exercise: Exercise, limits: SandboxLimits) -> float:
@@ -150,8 +169,11 @@ def _time_limit(exercise: Exercise, limits: SandboxLimits) -> float:
 
 
 def hidden_paths() -> list[str]:
-    """Folders to hide from the learner: this package and libraries that would do the work."""
-    paths = []
+    """Folders to hide from the learner without bubblewrap (a denylist, so weaker): this
+    package, libraries that would do the work, the checkout's git history, Gradescope's
+    copy of the grader."""
+    checkout_git = HERE.parents[1] / ".git"
+    paths = [str(p) for p in (checkout_git, Path("/autograder/source")) if p.is_dir()]
     for name in ALWAYS_FORBIDDEN:
         spec = importlib.util.find_spec(name)
         if spec and spec.submodule_search_locations:
@@ -160,8 +182,13 @@ def hidden_paths() -> list[str]:
     return paths
 
 
-def _run_worker(job: Path, limits: SandboxLimits) -> bool:
-    """Run the worker in its own session; kill everything in it at the end. True if timed out."""
+def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool) -> tuple[bool, bool]:
+    """Run the worker in its own session; kill everything in it at the end. Returns whether
+    it timed out and whether its memory limit holds for all its processes together (cgroup).
+
+    Under bubblewrap the worker sees the job folder at ``/job``; its process namespace dies
+    with it. Otherwise it runs here directly, confined by ``confine.py``.
+    """
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(job / "work"),
@@ -172,12 +199,19 @@ def _run_worker(job: Path, limits: SandboxLimits) -> bool:
         "PYTHONHASHSEED": "0",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    with open(job / "out" / "worker.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", str(job / "runner" / "worker.py"), str(job)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, cwd=job / "work",
-            start_new_session=True,
-        )
+    if bwrap:
+        command = jail.command(job, [f"{jail.JOB}/runner/worker.py", jail.JOB],
+                               tmp_mb=limits.tmp_mb)
+    else:
+        command = [sys.executable, "-I", str(job / "runner" / "worker.py"), str(job)]
+    # The log lies outside out/: the learner's process writes to it only through its
+    # descriptor (bounded by the file-size limit) and cannot swap it for a link.
+    group = MemoryGroup.create(limits.memory_mb * 1024 * 1024)
+    if group is not None:  # join the group before the first fork: children follow
+        command = group.joining(command)
+    with open(job / "worker.log", "wb") as log:
+        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                env=env, cwd=job / "work", start_new_session=True)
         try:
             proc.wait(timeout=limits.notebook_s)
             timed_out = False
@@ -185,7 +219,10 @@ def _run_worker(job: Path, limits: SandboxLimits) -> bool:
             timed_out = True
         _kill_session(proc.pid)
         proc.wait()
-    return timed_out
+        grouped = group is not None and group.peak_bytes() > 0  # the worker was in it
+        if group is not None:
+            group.close()
+    return timed_out, grouped
 
 
 def _kill_session(sid: int) -> None:
@@ -221,22 +258,24 @@ def _session_members(sid: int) -> set[int]:
     return found
 
 
-def _read_outputs(out: Path, number: int, n_cases: int, exercise: Exercise,
+def _read_outputs(job: Path, number: int, n_cases: int, exercise: Exercise,
                   notebook_timed_out: bool) -> list[Any] | Problem:
-    result = _read_json(out / f"{number}.json")
-    if result is None:
-        return Problem(_why_no_result(out, number, exercise, notebook_timed_out))
+    out = job / "out"
+    result = _read_json(out, f"{number}.json")
+    if not isinstance(result, dict):
+        return Problem(_why_no_result(job, number, exercise, notebook_timed_out))
     try:
-        arrays = _read_arrays(out / f"{number}.npz")
+        arrays = _read_arrays(out, f"{number}.npz")
         if result.get("missing"):
             return Problem(_missing(exercise, result.get("cell_errors", [])))
         records = result["cases"]
         if len(records) != n_cases:
             raise ValueError("wrong number of cases")
         return [_output(r, arrays) for r in records]
-    except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError):
-        return Problem("The grader could not read what your code returned. Return a "
-                       "torch.Tensor, a number, a string, or a list of these.")
+    except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError,
+            RecursionError):
+        return Problem(tr("The grader could not read what your code returned. Return a "
+                          "torch.Tensor, a number, a string, or a list of these."))
 
 
 def _output(record: dict, arrays: dict[str, np.ndarray]) -> Any:
@@ -247,50 +286,55 @@ def _output(record: dict, arrays: dict[str, np.ndarray]) -> Any:
     return unpack(record["value"], arrays)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(folder: Path, name: str) -> Any:
+    """JSON the learner's process may have written: a regular file, bounded, no link."""
+    text = read_text(folder, name, MAX_RESULT_BYTES)
     try:
-        if path.stat().st_size > MAX_RESULT_BYTES:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return None if text is None else json.loads(text)
+    except (ValueError, RecursionError):
         return None
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+def _read_arrays(folder: Path, name: str) -> dict[str, np.ndarray]:
     """Arrays of numbers only; the declared sizes are checked before anything is unpacked."""
-    with zipfile.ZipFile(path) as z:
+    data = read_bytes(folder, name, MAX_RESULT_BYTES)
+    if data is None:
+        raise ValueError("no readable arrays")
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
         if sum(i.file_size for i in z.infolist()) > MAX_RESULT_BYTES:
             raise ValueError("results too large")
-    with np.load(path, allow_pickle=False) as npz:
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     if any(a.dtype.kind not in NUMERIC_KINDS for a in arrays.values()):
         raise ValueError("non-numeric array")
     return arrays
 
 
-def _why_no_result(out: Path, number: int, exercise: Exercise, notebook_timed_out: bool) -> str:
-    status = _read_json(out / f"{number}.exit.json") or {}
+def _why_no_result(job: Path, number: int, exercise: Exercise, notebook_timed_out: bool) -> str:
+    status = _read_json(job / "out", f"{number}.exit.json")
+    status = status if isinstance(status, dict) else {}
     name = exercise.function
     if status.get("timed_out"):
-        return (f"{name} took longer than {status.get('limit_s', '?')} s, the time limit; "
-                "look for an endless loop or a very slow step.")
+        return tr("{name} took longer than {seconds} s, the time limit; look for an endless "
+                  "loop or a very slow step.", name=name, seconds=str(status.get("limit_s", "?")))
     if notebook_timed_out and not status:
-        return "Not run: the whole notebook went over its time limit before this exercise."
+        return tr("Not run: the whole notebook went over its time limit before this exercise.")
     if status.get("signal") in (signal.SIGKILL, signal.SIGSEGV, signal.SIGXCPU):
-        return (f"The process running {name} was stopped (signal {status['signal']}): it "
-                "probably used too much memory or CPU time.")
+        return tr("The process running {name} was stopped (signal {signal}): it probably "
+                  "used too much memory or CPU time.", name=name, signal=status["signal"])
     if status:
-        return (f"Your code stopped the process before {name} returned a result "
-                f"(exit code {status.get('exit_code')}); do not call exit() or os._exit().")
-    log = (out / "worker.log").read_text(errors="replace")[-1500:] if (
-        out / "worker.log").exists() else ""
-    return "The grading process failed before this exercise ran." + (
+        return tr("Your code stopped the process before {name} returned a result (exit code "
+                  "{code}); do not call exit() or os._exit().", name=name,
+                  code=str(status.get("exit_code")))
+    log = (read_text(job, "worker.log", MAX_LOG_BYTES) or "")[-1500:]
+    return tr("The grading process failed before this exercise ran.") + (
         f"\n{log}" if log else "")
 
 
 def _missing(exercise: Exercise, cell_errors: list) -> str:
-    text = (f"No function or class named {exercise.function!r} was defined. Keep the name "
-            "the exercise gives.")
+    text = tr("No function or class named {name!r} was defined. Keep the name the exercise "
+              "gives.", name=exercise.function)
     errors = [str(e)[:300] for e in cell_errors[:5]]
-    return text + ("\nErrors in your cells:\n" + "\n".join(errors) if errors else "")
+    return text + ("\n" + tr("Errors in your cells:") + "\n" + "\n".join(errors)
+                   if errors else "")
 

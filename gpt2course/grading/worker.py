@@ -37,6 +37,8 @@ PRELOAD = ("math", "cmath", "random", "itertools", "functools", "collections", "
 def main(job_dir: Path) -> None:
     import importlib
 
+    settings = json.loads((job_dir / "settings.json").read_text())
+    sys.path.extend(settings.get("python_path", []))  # the allowed packages (bubblewrap)
     for name in PRELOAD:
         try:
             importlib.import_module(name)
@@ -46,7 +48,6 @@ def main(job_dir: Path) -> None:
     import torch
 
     torch.set_num_threads(1)  # one core per exercise; also keeps forking safe for OpenMP
-    settings = json.loads((job_dir / "settings.json").read_text())
     job = json.loads((job_dir / "job.json").read_text())
     with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
