@@ -354,7 +354,7 @@ def test_links_and_special_files_are_not_graded_and_say_so(tmp_path):
     os.mkfifo(subs / "fifo.ipynb")
     out, js = tmp_path / "g.csv", tmp_path / "g.json"
     assert main(["grade", str(subs), "--lessons", str(LESSONS), "--out", str(out), "--json",
-                 str(js), "--seed", str(SEED)]) == 0
+                 str(js), "--seed", str(SEED)]) == 1  # error rows, reports written
     rows = {Path(r["submission"]).name: r for r in csv.DictReader(out.open())}
     assert set(rows) == {"honest.ipynb", "copy.ipynb", "leak.ipynb", "folder", "fifo.ipynb"}
     assert rows["honest.ipynb"]["total"] == "4"
@@ -483,7 +483,7 @@ def test_a_submission_that_breaks_the_grader_gets_an_error_row_and_the_rest_go_o
     args = ["grade", str(subs), "--lessons", str(LESSONS), "--out", str(out), "--seed",
             str(SEED)]
     for extra in ([], ["--resume"]):  # resuming does not crash on the same file either
-        assert main([*args, *extra]) == 0
+        assert main([*args, *extra]) == 1  # one error row
         rows = {Path(r["submission"]).name: r for r in csv.DictReader(out.open())}
         assert "the grader failed on this file" in rows["a_bad.ipynb"]["error"]
         assert rows["b_honest.ipynb"]["total"] == "4"
