@@ -149,6 +149,37 @@ def test_positions_from_token_ids_and_from_one_are_named():
 # --- the grader on the real lesson ----------------------------------------------------------
 
 
+# --- the kinds of bug named in issue 15, as a learner writes them ---------------------------
+
+
+@pytest.mark.parametrize("fn, bug", [
+    (learner("token_embedding")(lambda idx, wte: wte[:, idx]), "the ids index the columns"),
+    (learner("token_embedding")(lambda idx, wte: wte.T[idx]), "the ids index the columns"),
+    (learner("input_embedding")(
+        lambda idx, wte, wpe: wte[idx] + wpe[torch.arange(idx.shape[0])]),
+     "T is taken from the batch axis"),
+    (learner("input_embedding")(lambda idx, wte, wpe: wte[idx] + wpe[:len(idx)]),
+     "T is taken from the batch axis"),
+    (learner("input_embedding")(lambda idx, wte, wpe: torch.cat(
+        [wte[idx], wpe[: idx.shape[1]].expand(idx.shape[0], -1, -1)], dim=-1)),
+     "token and position vectors are concatenated"),
+    (learner("one_hot_ids")(lambda idx, vocab_size: (
+        idx[..., None] == torch.arange(int(idx.max()) + 1)).float()),
+     "the vector length comes from the ids"),
+])
+def test_issue_15_embedding_kinds_are_caught_and_named(fn, bug):
+    fails_with(fn, bug)
+
+
+def test_input_embedding_with_a_loop_over_positions_passes():
+    @learner("input_embedding")
+    def input_embedding(idx, wte, wpe):
+        out = torch.stack([wte[idx[:, t]] + wpe[t] for t in range(idx.shape[1])], dim=1)
+        return out
+
+    assert passes(input_embedding)
+
+
 def test_grader_gives_full_marks_to_the_solutions(tmp_path):
     result = grade_submission(submission(tmp_path / "02.ipynb"), load_lessons(ROOT / "lessons"),
                               seed=5, limits=SandboxLimits(notebook_s=90, exercise_s=20),

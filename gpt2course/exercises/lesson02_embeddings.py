@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..i18n import N_
 from .core import Case, Diagnosis, Exercise, close, exact, with_hints
+from .core import gen as _gen
 
 # --- one-hot vectors ------------------------------------------------------------------------
 
@@ -50,13 +52,20 @@ ONE_HOT = Exercise(
     reference=_reference_one_hot,
     cases=_one_hot_cases,
     compare=with_hints(exact, {
-        "wrong dtype": "Return float32 numbers 0.0 and 1.0 (e.g. with .float()), so that the "
-                       "one-hot matrix can be multiplied with wte.",
-        "wrong shape": "The result has one more dimension than idx: (B, T) -> (B, T, vocab_size).",
+        "wrong dtype": N_("Return float32 numbers 0.0 and 1.0 (e.g. with .float()), so that the "
+                       "one-hot matrix can be multiplied with wte."),
+        "wrong shape": N_("The result has one more dimension than idx: "
+                          "(B, T) -> (B, T, vocab_size)."),
     }),
     diagnoses=(
-        Diagnosis("the 1 is one place too far: token id i puts its 1 at index i "
-                  "(indices start at 0).", _one_hot_shifted),
+        Diagnosis(N_("the 1 is one place too far: token id i puts its 1 at index i "
+                  "(indices start at 0)."), _one_hot_shifted),
+        Diagnosis(N_("the vector length comes from the ids (idx.max() + 1), not from "
+                     "vocab_size: every one-hot vector has vocab_size entries."),
+                  lambda idx, vocab_size: _reference_one_hot(idx, int(idx.max()) + 1)),
+        Diagnosis(N_("the one-hot vectors are laid out along the wrong axis: the new axis of "
+                     "size vocab_size goes last, (B, T) -> (B, T, vocab_size)."),
+                  lambda idx, vocab_size: _reference_one_hot(idx, vocab_size).movedim(-1, 0)),
     ),
     forbidden_functions=("torch.nn.functional.one_hot", "torch._C._nn.one_hot"),
 )
@@ -94,9 +103,14 @@ def _token_embedding_shifted(idx: Tensor, wte: Tensor) -> Tensor:
     return wte[(idx + 1) % wte.shape[0]]
 
 
+COLUMNS = N_("the ids index the columns of wte instead of its rows. wte is (vocab_size, C): "
+             "row i is token i's vector, so index the first axis: wte[idx].")
+T_FROM_BATCH = N_("T is taken from the batch axis: idx is (B, T), so T = idx.shape[1] (the "
+                  "positions are 0..T-1 for every row).")
+
 EMBED_HINTS = {
-    "wrong shape": "Each token id (B, T) becomes one row of wte (C numbers): (B, T, C).",
-    "wrong dtype": "Return the rows of wte as they are (float32); do not convert them.",
+    "wrong shape": N_("Each token id (B, T) becomes one row of wte (C numbers): (B, T, C)."),
+    "wrong dtype": N_("Return the rows of wte as they are (float32); do not convert them."),
 }
 
 TOKEN_EMBEDDING = Exercise(
@@ -107,9 +121,12 @@ TOKEN_EMBEDDING = Exercise(
     cases=_token_cases,
     compare=with_hints(close(atol=1e-6, rtol=1e-6), EMBED_HINTS),
     diagnoses=(
-        Diagnosis("each token got the row after its own: token id i is row i of wte "
-                  "(rows start at 0).", _token_embedding_shifted),
+        Diagnosis(N_("each token got the row after its own: token id i is row i of wte "
+                  "(rows start at 0)."), _token_embedding_shifted),
+        Diagnosis(COLUMNS, lambda idx, wte: wte[:, idx]),
+        Diagnosis(COLUMNS, lambda idx, wte: wte.T[idx % wte.shape[1]]),
     ),
+    error_hints=(("out of bounds", COLUMNS),),
     forbidden_functions=("torch.nn.functional.embedding", "torch.embedding"),
 )
 
@@ -119,7 +136,9 @@ TOKEN_EMBEDDING = Exercise(
 def _input_cases(seed: int | None) -> list[Case]:
     if seed is None:
         return [Case("B=1, T=3, V=6, C=4, n_positions=8", _table_inputs(_gen(4), 1, 3, 6, 4, 8)),
-                Case("B=2, T=5, V=5, C=6, n_positions=5", _table_inputs(_gen(5), 2, 5, 5, 6, 5))]
+                Case("B=2, T=5, V=5, C=6, n_positions=5", _table_inputs(_gen(5), 2, 5, 5, 6, 5)),
+                Case("B=3, T=3, V=7, C=4, n_positions=6 (B = T)",
+                     _table_inputs(_gen(6), 3, 3, 7, 4, 6))]
     gen = _gen(seed)
     # V <= n_positions, so indexing wpe with token ids runs and can be named.
     return [Case("a hidden B=3, T=6, V=9, C=8, n_positions=9", _table_inputs(gen, 3, 6, 9, 8, 9)),
@@ -147,6 +166,15 @@ def _multiplied(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wte[idx] * wpe[torch.arange(idx.shape[1])]
 
 
+def _t_from_batch(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
+    return wte[idx] + wpe[torch.arange(idx.shape[0])]  # broadcasts only when B is 1 or T
+
+
+def _concatenated(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
+    tokens = wte[idx]
+    return torch.cat([tokens, wpe[torch.arange(idx.shape[1])].expand_as(tokens)], dim=-1)
+
+
 def _positions_only(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wpe[torch.arange(idx.shape[1])].expand(idx.shape[0], -1, -1)
 
@@ -159,21 +187,23 @@ INPUT_EMBEDDING = Exercise(
     cases=_input_cases,
     compare=with_hints(close(atol=1e-6, rtol=1e-5), EMBED_HINTS),
     diagnoses=(
-        Diagnosis("the position embeddings are not added: the result is the token "
-                  "embeddings only, so the model cannot tell word order.", _tokens_only),
-        Diagnosis("wpe is indexed with the token ids; it must be indexed with the positions "
-                  "0, 1, ..., T-1.", _positions_from_ids),
-        Diagnosis("positions start at 1; the first token is position 0 (use torch.arange(T)).",
+        Diagnosis(N_("the position embeddings are not added: the result is the token "
+                  "embeddings only, so the model cannot tell word order."), _tokens_only),
+        Diagnosis(N_("wpe is indexed with the token ids; it must be indexed with the positions "
+                  "0, 1, ..., T-1."), _positions_from_ids),
+        Diagnosis(N_("positions start at 1; the first token is position 0 "
+                     "(use torch.arange(T))."),
                   _positions_from_one),
-        Diagnosis("token and position embeddings are multiplied; GPT-2 adds them.", _multiplied),
-        Diagnosis("only the position embeddings are returned; add the token embeddings too.",
+        Diagnosis(N_("token and position embeddings are multiplied; GPT-2 adds them."),
+                  _multiplied),
+        Diagnosis(N_("only the position embeddings are returned; add the token embeddings too."),
                   _positions_only),
+        Diagnosis(T_FROM_BATCH, _t_from_batch),
+        Diagnosis(N_("token and position vectors are concatenated (torch.cat), which doubles "
+                     "the width; GPT-2 adds them: both are C numbers long."), _concatenated),
     ),
+    error_hints=(("must match the size of tensor b", T_FROM_BATCH),),
     forbidden_functions=("torch.nn.functional.embedding", "torch.embedding"),
 )
 
 EXERCISES = (ONE_HOT, TOKEN_EMBEDDING, INPUT_EMBEDDING)
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)

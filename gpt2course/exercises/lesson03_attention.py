@@ -20,15 +20,13 @@ from torch import Tensor
 
 from ..i18n import N_, tr
 from .core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact, with_hints
+from .core import gen as _gen
 
 SDPA = ("torch.nn.functional.scaled_dot_product_attention",
         "torch._C._nn.scaled_dot_product_attention")
 LEAK_FILL = -1e4  # a finite "minus a lot" often seen in tutorials; it leaks on large scores
 # (the diagnoses below say -10000: a message must be a plain literal)
 
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def _qkv(gen: torch.Generator, B: int, nh: int, T: int, hs: int, scale: float = 1.0):

@@ -14,6 +14,7 @@ from torch import Tensor
 
 from ..i18n import N_
 from .core import Case, Diagnosis, Exercise, close
+from .core import gen as _gen
 
 # --- GELU -------------------------------------------------------------------------------
 
@@ -239,6 +240,3 @@ MLP_MODULE = Exercise(
 
 EXERCISES = (GELU, MLP_FUNCTION, MLP_MODULE)
 
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ..i18n import N_, tr
 from .core import Case, Diagnosis, Exercise, Mismatch, close, exact
+from .core import gen as _gen
 
 if TYPE_CHECKING:
     from ..config import GPT2Config
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
 EPS = 1e-5  # GPT-2's layer_norm_epsilon
 NO_LAYER_NORM = ("torch.nn.functional.layer_norm", "torch.layer_norm", "torch.native_layer_norm")
 
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 # --- LayerNorm as a function ------------------------------------------------------------------

@@ -22,13 +22,11 @@ from torch import Tensor
 from ..i18n import N_, tr
 from .calling import TinyLM, tiny_lm
 from .core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact, frequencies_match
+from .core import gen as _gen
 
 DRAWS = 2000  # tokens drawn for each row of logits
 MAX_DISTANCE = 0.1  # total variation allowed between drawn frequencies and probabilities
 
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 NEG_INF = float("-inf")  # the logit of a dropped token: softmax gives it probability 0
