@@ -19,7 +19,6 @@ from gpt2course.weights import to_hf_state_dict
 REPO = "openai-community/gpt2"
 # The full vocabulary (so any text encodes), everything else tiny.
 TINY = GPT2Config(n_positions=64, n_embd=16, n_layer=1, n_head=2)
-SHAKESPEARE = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare.txt"
 
 
 def gpt2_unicode() -> dict[int, str]:
@@ -70,6 +69,14 @@ def tiny_checkpoint(seed: int = 0) -> tuple[bytes, bytes]:
     torch.manual_seed(seed)
     weights = safetensors.torch.save(to_hf_state_dict(GPT2(TINY)))
     return json.dumps(TINY.to_hf_dict()).encode(), weights
+
+
+def shakespeare_path() -> Path:
+    """A checked copy of Tiny Shakespeare, wherever this machine keeps it (the course's
+    own lookup: GPT2COURSE_DATA_DIR, the cache, or a download)."""
+    from gpt2course.data import corpus_path
+
+    return corpus_path("tinyshakespeare")
 
 
 # Variables that would let a run find files elsewhere than where the test put them.

@@ -10,7 +10,14 @@ import textwrap
 
 import pytest
 import tiktoken
-from download_support import REPO, SHAKESPEARE, course_env, hub_vocab_files, run, tiny_checkpoint
+from download_support import (
+    REPO,
+    course_env,
+    hub_vocab_files,
+    run,
+    shakespeare_path,
+    tiny_checkpoint,
+)
 from hub_server import FakeHub
 
 from gpt2course import vocab
@@ -42,7 +49,7 @@ def hub_files(tiktoken_gpt2) -> dict[str, bytes]:
     config, weights = tiny_checkpoint()
     return {f"{REPO}/vocab.json": vocab_json, f"{REPO}/merges.txt": merges_txt,
             f"{REPO}/config.json": config, f"{REPO}/model.safetensors": weights,
-            "/data/tinyshakespeare.txt": SHAKESPEARE.read_bytes()}
+            "/data/tinyshakespeare.txt": shakespeare_path().read_bytes()}
 
 
 @pytest.fixture
