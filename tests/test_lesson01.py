@@ -498,6 +498,96 @@ def test_decode_each_token_alone():
 # --- GPT-2's real table --------------------------------------------------------------------------
 
 
+# --- the kinds of bug named in issue 15, as a learner writes them ---------------------------
+
+
+def test_pair_counts_that_skip_overlapping_pairs_are_named():
+    def most_common_pair_str_count(ids):
+        counts = {}
+        for pair in zip(ids, ids[1:], strict=False):
+            if pair not in counts:  # counted like str.count: no overlaps
+                n = j = 0
+                while j + 1 < len(ids):
+                    hit = (ids[j], ids[j + 1]) == pair
+                    n, j = n + hit, j + (2 if hit else 1)
+                counts[pair] = n
+        if not counts:
+            return None
+        best = max(counts, key=counts.get)
+        return best, counts[best]
+
+    assert_named(most_common_pair_str_count, "most_common_pair", "overlapping pairs were skipped")
+
+
+def test_training_that_drops_repeated_chunks_is_named():
+    plain = train_with()
+    assert_named(lambda chunks, num_merges: plain(sorted(set(chunks), key=chunks.index),
+                                                  num_merges),
+                 "train_bpe", "a chunk that occurs several times was counted once")
+
+
+def test_training_that_stops_early_is_named():
+    def train(chunks, num_merges):
+        seqs, merges = [text_to_bytes(c) for c in chunks], []
+        for k in range(num_merges):
+            counts = Counter()
+            for ids in seqs:
+                counts.update(zip(ids, ids[1:], strict=False))
+            if not counts or max(counts.values()) < 2:  # "nothing worth merging"
+                break
+            best = max(counts, key=counts.get)
+            merges.append(best)
+            seqs = [merge_pair(ids, best, 256 + k) for ids in seqs]
+        return merges
+
+    assert_named(train, "train_bpe", "training stopped early")
+
+
+def test_encoding_that_merges_only_once_is_named():
+    def once(ids, merges):
+        ranks = {tuple(pair): i for i, pair in enumerate(merges)}
+        present = [p for p in zip(ids, ids[1:], strict=False) if p in ranks]
+        if not present:
+            return list(ids)
+        best = min(present, key=ranks.get)
+        return merge_pair(ids, best, 256 + ranks[best])
+
+    assert_named(once, "encode_chunk", "only one merge was made")
+
+
+def test_special_token_names_not_escaped_are_named():
+    def unescaped(text, merges, special_tokens=None, byte_ids=None):
+        special_tokens = special_tokens or {}
+        byte_ids = byte_ids or list(range(256))
+        pieces = regex.split("(" + "|".join(special_tokens) + ")", text) \
+            if special_tokens else [text]
+        ids = []
+        for piece in pieces:
+            if piece in special_tokens:
+                ids.append(special_tokens[piece])
+                continue
+            for chunk in split_chunks(piece):
+                ids += encode_chunk([byte_ids[b] for b in text_to_bytes(chunk)], merges)
+        return ids
+
+    assert_named(unescaped, "encode_text", "names were put into a regex without escaping")
+
+
+@pytest.mark.parametrize("name", ["encode_text", "decode_tokens"])
+def test_special_tokens_none_not_handled_is_named(name):
+    def encode(text, merges, special_tokens=None, byte_ids=None):
+        if special_tokens is None:
+            raise TypeError("'NoneType' object is not iterable")  # for name in None
+        return encode_text(text, merges, special_tokens, byte_ids)
+
+    def decode(ids, merges, special_tokens=None, byte_ids=None):
+        names = {i: name for name, i in special_tokens.items()}  # None has no items()
+        return decode_tokens(ids, merges, {n: i for i, n in names.items()}, byte_ids)
+
+    assert_named(encode if name == "encode_text" else decode, name,
+                 "special_tokens may be None")
+
+
 def test_the_learners_encoder_gives_tiktokens_ids_with_gpt2s_table():
     from gpt2course.vocab import gpt2_encoding
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
+from ..i18n import N_
 from .core import Case, Diagnosis, Exercise, exact
 
 Pairs = list[list[int]]
@@ -96,9 +97,9 @@ TEXT_TO_BYTES = Exercise(
     cases=_bytes_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("these are Unicode code points (ord(c)), not UTF-8 bytes: 'é' takes 2 bytes and "
-         "'中' takes 3. Use text.encode('utf-8').", lambda text: [ord(c) for c in text]),
-        ("this is UTF-16, not UTF-8.", lambda text: list(text.encode("utf-16-le"))),
+        (N_("these are Unicode code points (ord(c)), not UTF-8 bytes: 'é' takes 2 bytes and "
+         "'中' takes 3. Use text.encode('utf-8')."), lambda text: [ord(c) for c in text]),
+        (N_("this is UTF-16, not UTF-8."), lambda text: list(text.encode("utf-16-le"))),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
@@ -110,7 +111,7 @@ TEXT_TO_BYTES = Exercise(
 def _pair_cases(seed: int | None) -> list[Case]:
     if seed is None:
         return [
-            Case("overlapping pairs: [5, 5, 5, 5, 1]", {"ids": [5, 5, 5, 5, 1]}),
+            Case("overlapping pairs: [1, 5, 5, 5, 5, 1]", {"ids": [1, 5, 5, 5, 5, 1]}),
             Case("the most common pair is at the very end", {"ids": [1, 2, 3, 4, 7, 8, 7, 8]}),
             Case("[1, 2, 3, 1, 2]", {"ids": [1, 2, 3, 1, 2]}),
             Case("a tie between four pairs: the first one seen wins",
@@ -146,6 +147,22 @@ def _pair_in_steps_of_two(ids):
     return _best(_count(list(zip(ids[::2], ids[1::2], strict=False))))
 
 
+def _pair_not_overlapping(ids):
+    """Counts like str.count: after a match, the search goes on after the pair."""
+    counts: dict[tuple[int, int], int] = {}
+    for pair in pairwise(ids):
+        if pair in counts:
+            continue
+        n, j = 0, 0
+        while j + 1 < len(ids):
+            if (ids[j], ids[j + 1]) == pair:
+                n, j = n + 1, j + 2
+            else:
+                j += 1
+        counts[pair] = n
+    return _best(counts)
+
+
 def _pair_without_last(ids):
     return _best(_count(list(pairwise(ids[:-1]))))
 
@@ -168,7 +185,7 @@ def _pair_tie_sorted(ids, largest=False):
     return [list(tied[-1] if largest else tied[0]), top]
 
 
-TIE_MESSAGE = ("when several pairs are equally common, return the one that appears first in "
+TIE_MESSAGE = N_("when several pairs are equally common, return the one that appears first in "
                "ids (max(counts, key=counts.get) does this, since a dict keeps its order).")
 
 MOST_COMMON_PAIR = Exercise(
@@ -179,9 +196,12 @@ MOST_COMMON_PAIR = Exercise(
     cases=_pair_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("pairs were counted in steps of two. Every two neighbours form a pair: "
-         "[5, 5, 5] holds the pair (5, 5) twice.", _pair_in_steps_of_two),
-        ("the last pair of ids is not counted (check the end of your loop).",
+        (N_("pairs were counted in steps of two. Every two neighbours form a pair: "
+         "[5, 5, 5] holds the pair (5, 5) twice."), _pair_in_steps_of_two),
+        (N_("overlapping pairs were skipped: after counting a pair, the next pair starts at "
+            "its second id. [5, 5, 5] holds the pair (5, 5) twice; count every two "
+            "neighbours."), _pair_not_overlapping),
+        (N_("the last pair of ids is not counted (check the end of your loop)."),
          _pair_without_last),
         (TIE_MESSAGE, _pair_tie_last),
         (TIE_MESSAGE, _pair_tie_sorted),
@@ -251,14 +271,14 @@ MERGE_PAIR = Exercise(
     cases=_merge_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("nothing was merged. If you compare (ids[i], ids[i + 1]) == pair, note that pair may "
-         "be a list, and a tuple never equals a list: compare pair[0] and pair[1].",
+        (N_("nothing was merged. If you compare (ids[i], ids[i + 1]) == pair, note that pair may "
+         "be a list, and a tuple never equals a list: compare pair[0] and pair[1]."),
          lambda ids, pair, new_id: list(ids)),
-        ("only the first place where the pair occurs was merged; merge every one.",
+        (N_("only the first place where the pair occurs was merged; merge every one."),
          _merge_first_only),
-        ("after a merge, skip the second id of the pair: move on by 2, not by 1.",
+        (N_("after a merge, skip the second id of the pair: move on by 2, not by 1."),
          _merge_without_skip),
-        ("the last id is lost when it is not part of a merged pair; keep it.",
+        (N_("the last id is lost when it is not part of a merged pair; keep it."),
          _merge_dropping_last),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
@@ -286,6 +306,9 @@ def _train_cases(seed: int | None) -> list[Case]:
                   "num_merges": 12}),
             Case("more merges asked for than possible: stop early",
                  {"chunks": ["ab", "ab"], "num_merges": 5}),
+            Case("repeated chunks: each occurrence counts",
+                 {"chunks": ["low", "low", "low", "lower", "newest", "newest", "wid"],
+                  "num_merges": 6}),
         ]
     rng = random.Random(seed)
     return [Case("a hidden text in chunks, 25 merges",
@@ -295,7 +318,7 @@ def _train_cases(seed: int | None) -> list[Case]:
 
 
 def _train(chunks: list[str], num_merges: int, *, first_id: int = 256, recount: bool = True,
-           tie: str = "first") -> Pairs:
+           tie: str = "first", min_count: int = 1) -> Pairs:
     """BPE training on chunks, with one thing changed: how the diagnoses are built."""
     from ..bpe import count_pairs, merge_pair
 
@@ -310,7 +333,7 @@ def _train(chunks: list[str], num_merges: int, *, first_id: int = 256, recount: 
         if not recount:  # the counts of the start, used again and again
             frozen = counts if frozen is None else frozen
             counts = {p: n for p, n in frozen.items() if list(p) not in merges}
-        if not counts:
+        if not counts or max(counts.values()) < min_count:
             break
         top = max(counts.values())
         tied = [p for p in counts if counts[p] == top]
@@ -324,7 +347,7 @@ def _reference_train(chunks: list[str], num_merges: int) -> Pairs:
     return _train(chunks, num_merges)
 
 
-TRAIN_TIE = ("when several pairs are equally common, merge the one that appears first "
+TRAIN_TIE = N_("when several pairs are equally common, merge the one that appears first "
              "(in the first chunk that has it).")
 
 TRAIN_BPE = Exercise(
@@ -335,18 +358,25 @@ TRAIN_BPE = Exercise(
     cases=_train_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("new token ids are off by one: the first merge makes token 256 (the bytes are "
-         "0..255), the next one 257, and so on.",
+        (N_("new token ids are off by one: the first merge makes token 256 (the bytes are "
+         "0..255), the next one 257, and so on."),
          lambda chunks, num_merges: _train(chunks, num_merges, first_id=257)),
-        ("new token ids are off by one: the first merge makes token 256, not 255 (255 is "
-         "already the byte 255).",
+        (N_("new token ids are off by one: the first merge makes token 256, not 255 (255 is "
+         "already the byte 255)."),
          lambda chunks, num_merges: _train(chunks, num_merges, first_id=255)),
-        ("pair counts were computed only once. Count again after each merge: merging "
-         "changes which pairs are in the text.",
+        (N_("pair counts were computed only once. Count again after each merge: merging "
+         "changes which pairs are in the text."),
          lambda chunks, num_merges: _train(chunks, num_merges, recount=False)),
-        ("pairs were counted across chunk boundaries (the chunks were joined). Count the "
-         "pairs inside each chunk only, and add up the counts.",
+        (N_("pairs were counted across chunk boundaries (the chunks were joined). Count the "
+         "pairs inside each chunk only, and add up the counts."),
          lambda chunks, num_merges: _train(["".join(chunks)], num_merges)),
+        (N_("a chunk that occurs several times was counted once (a set, or a dict of unique "
+            "chunks without their counts). Every occurrence counts: weight each distinct "
+            "chunk's pairs by how often the chunk occurs."),
+         lambda chunks, num_merges: _train(list(dict.fromkeys(chunks)), num_merges)),
+        (N_("training stopped early, when the most common pair occurred only once. Keep "
+            "merging while any pair is left, until num_merges merges are made."),
+         lambda chunks, num_merges: _train(chunks, num_merges, min_count=2)),
         (TRAIN_TIE, lambda chunks, num_merges: _train(chunks, num_merges, tie="last")),
         (TRAIN_TIE, lambda chunks, num_merges: _train(chunks, num_merges, tie="smallest")),
     ),
@@ -384,7 +414,7 @@ def _split_with(pattern: str) -> Callable[[str], list[str]]:
 
 NO_WHITESPACE = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+"""
 SPACE_ALONE = r"""'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}+|[^\s\p{L}\p{N}]+|\s+"""
-WHITESPACE_LOST = ("spaces or newlines were lost. Every character must land in some chunk: "
+WHITESPACE_LOST = N_("spaces or newlines were lost. Every character must land in some chunk: "
                    "''.join(chunks) == text. Keep the pattern's last two parts, \\s+(?!\\S)|\\s+.")
 
 SPLIT_CHUNKS = Exercise(
@@ -395,12 +425,12 @@ SPLIT_CHUNKS = Exercise(
     cases=_split_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("the text was not split. Use regex.findall(GPT2_SPLIT_PATTERN, text).",
+        (N_("the text was not split. Use regex.findall(GPT2_SPLIT_PATTERN, text)."),
          lambda text: [text] if text else []),
         (WHITESPACE_LOST, lambda text: text.split()),
         (WHITESPACE_LOST, _split_with(NO_WHITESPACE)),
-        ("a space is a chunk of its own here. In GPT-2 one space goes with the word after it "
-         "(' dog'): that is the ' ?' in front of \\p{L}+.", _split_with(SPACE_ALONE)),
+        (N_("a space is a chunk of its own here. In GPT-2 one space goes with the word after it "
+         "(' dog'): that is the ' ?' in front of \\p{L}+."), _split_with(SPACE_ALONE)),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
@@ -492,7 +522,7 @@ def _chunk_with(choose: str, *, first_id: int = 256) -> Callable[..., list[int]]
             present = [p for p in pairwise(ids) if p in ranks]
             if not present:
                 break
-            if choose == "lowest":
+            if choose in ("lowest", "once"):
                 pair = min(present, key=ranks.__getitem__)
             elif choose == "highest":
                 pair = max(present, key=ranks.__getitem__)
@@ -502,12 +532,14 @@ def _chunk_with(choose: str, *, first_id: int = 256) -> Callable[..., list[int]]
                 counts = _count(present)
                 pair = max(counts, key=counts.__getitem__)
             ids = merge_pair(ids, pair, ranks[pair])
+            if choose == "once":
+                break
         return ids
 
     return encode
 
 
-RANK_NOT_FREQUENCY = ("pairs were merged in order of how often they occur. When encoding, "
+RANK_NOT_FREQUENCY = N_("pairs were merged in order of how often they occur. When encoding, "
                       "merge the pair with the lowest rank first (the earliest in merges), "
                       "as in training, whatever its count in this chunk.")
 
@@ -520,13 +552,15 @@ ENCODE_CHUNK = Exercise(
     compare=exact,
     diagnoses=_diagnoses(
         (RANK_NOT_FREQUENCY, _chunk_with("frequent")),
-        ("the leftmost pair that has a merge was merged first. Look at all pairs and merge "
-         "the one with the lowest rank, wherever it is.", _chunk_with("left")),
-        ("the pair with the highest rank was merged first; the lowest rank (learned "
-         "earliest) comes first.", _chunk_with("highest")),
-        ("new token ids are off by one: merges[i] makes token 256 + i.",
+        (N_("the leftmost pair that has a merge was merged first. Look at all pairs and merge "
+         "the one with the lowest rank, wherever it is."), _chunk_with("left")),
+        (N_("the pair with the highest rank was merged first; the lowest rank (learned "
+         "earliest) comes first."), _chunk_with("highest")),
+        (N_("only one merge was made. Repeat: find the lowest-rank pair, merge it, and "
+            "look again, until no pair of the chunk has a merge."), _chunk_with("once")),
+        (N_("new token ids are off by one: merges[i] makes token 256 + i."),
          _chunk_with("lowest", first_id=257)),
-        ("new token ids are off by one: merges[i] makes token 256 + i.",
+        (N_("new token ids are off by one: merges[i] makes token 256 + i."),
          _chunk_with("lowest", first_id=255)),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
@@ -542,8 +576,8 @@ def _text_cases(seed: int | None) -> list[Case]:
     if seed is None:
         shuffled = shuffled_byte_ids(1)
         return [
-            Case("two sentences, no special token",
-                 {"text": "the dog. the dog!", "merges": merges, "special_tokens": {},
+            Case("two sentences, special_tokens=None (no special token)",
+                 {"text": "the dog. the dog!", "merges": merges, "special_tokens": None,
                   "byte_ids": None}),
             Case("a table trained without splitting, so it has merges like 'g.'",
                  {"text": "the dog. the dog!", "merges": small_merges(split=False),
@@ -551,9 +585,11 @@ def _text_cases(seed: int | None) -> list[Case]:
             Case("spaces, a newline and Chinese",
                  {"text": "the  doge\nthat dog 中文 🙂", "merges": merges, "special_tokens": {},
                   "byte_ids": None}),
+            # The merge ('.', '<') tells a special token cut into ordinary tokens from
+            # one cut at an unescaped '<' (which never meets the '.' before it).
             Case("two documents joined by <|endoftext|>",
-                 {"text": f"the dog.{EOT}the cat", "merges": merges, "special_tokens": eot,
-                  "byte_ids": None}),
+                 {"text": f"the dog.{EOT}the cat", "merges": [*merges, [46, 60]],
+                  "special_tokens": {EOT: 257 + len(merges)}, "byte_ids": None}),
             Case("GPT-2-style byte ids (byte b has id byte_ids[b])",
                  {"text": "that dog. the cat!", "merges": permuted_table(merges, shuffled),
                   "special_tokens": eot, "byte_ids": shuffled}),
@@ -574,6 +610,13 @@ def _text_cases(seed: int | None) -> list[Case]:
     ]
 
 
+NONE_SPECIALS_MESSAGE = N_("special_tokens may be None, meaning no special tokens: treat it as "
+                           "an empty dict (special_tokens = special_tokens or {}).")
+NONE_SPECIALS = tuple((text, NONE_SPECIALS_MESSAGE) for text in (
+    "'NoneType' object is not iterable", "argument of type 'NoneType' is not iterable",
+    "'NoneType' object has no attribute", "'NoneType' object is not subscriptable"))
+
+
 def _tokenizer(merges: Pairs, special_tokens: dict[str, int] | None,
                byte_ids: list[int] | None, pattern: Any = "gpt2"):
     from ..bpe import BYTE_IDS, GPT2_SPLIT_PATTERN
@@ -590,7 +633,7 @@ def _reference_text(text: str, merges: Pairs, special_tokens: dict[str, int] | N
 
 
 def _text_with(*, pattern: Any = "gpt2", specials: bool = True, identity_bytes: bool = False,
-               split: Callable[[str], list[str]] | None = None):
+               split: Callable[[str], list[str]] | None = None, escape: bool = True):
     """encode_text with one thing changed."""
 
     def encode(text, merges, special_tokens=None, byte_ids=None):
@@ -600,6 +643,14 @@ def _text_with(*, pattern: Any = "gpt2", specials: bool = True, identity_bytes: 
         tok = _tokenizer(merges, special_tokens, byte_ids, pattern)
         if not specials:
             return tok.encode_ordinary(text)
+        if not escape and special_tokens:  # names used as a regex: '|' means "or"
+            import regex
+
+            ids: list[int] = []
+            for piece in regex.split("(" + "|".join(special_tokens) + ")", text):
+                ids += [special_tokens[piece]] if piece in special_tokens else \
+                    tok.encode_ordinary(piece)
+            return ids
         if split is None:
             return tok.encode(text, allowed_special="all")
         ids: list[int] = []
@@ -622,16 +673,21 @@ ENCODE_TEXT = Exercise(
     cases=_text_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("the special token was cut into ordinary tokens. Find each special token in the "
-         "text first and give it its one id; encode only the text between them.",
+        (N_("the special token was cut into ordinary tokens. Find each special token in the "
+         "text first and give it its one id; encode only the text between them."),
          _text_with(specials=False)),
-        ("the text was not cut into chunks first, so merges crossed word boundaries. "
-         "Split with split_chunks, then encode each chunk on its own.", _text_with(pattern=None)),
+        (N_("the special tokens' names were put into a regex without escaping: '|' in "
+            "'<|endoftext|>' means 'or', so the text is cut at '<', 'endoftext' and '>'. "
+            "Escape each name (regex.escape(name)) before joining them with '|'."),
+         _text_with(escape=False)),
+        (N_("the text was not cut into chunks first, so merges crossed word boundaries. "
+         "Split with split_chunks, then encode each chunk on its own."), _text_with(pattern=None)),
         (WHITESPACE_LOST, _text_with(split=str.split)),
         (WHITESPACE_LOST, _text_with(split=_split_with(NO_WHITESPACE))),
-        ("byte b was given the id b. Use byte_ids[b] when byte_ids is given (GPT-2 numbers "
-         "its bytes in another order).", _text_with(identity_bytes=True)),
+        (N_("byte b was given the id b. Use byte_ids[b] when byte_ids is given (GPT-2 numbers "
+         "its bytes in another order)."), _text_with(identity_bytes=True)),
     ),
+    error_hints=NONE_SPECIALS,
     forbidden_modules=TOKENIZER_LIBRARIES,
     time_limit_s=30.0,
 )
@@ -649,8 +705,8 @@ def _decode_cases(seed: int | None) -> list[Case]:
         return [
             Case("ids of 'the dog. 中文 🙂'",
                  {"ids": tok_ids, "merges": merges, "special_tokens": eot, "byte_ids": None}),
-            Case("an emoji cut after 2 of its 4 bytes (invalid UTF-8)",
-                 {"ids": [32, 240, 159], "merges": merges, "special_tokens": {},
+            Case("an emoji cut after 2 of its 4 bytes (invalid UTF-8), special_tokens=None",
+                 {"ids": [32, 240, 159], "merges": merges, "special_tokens": None,
                   "byte_ids": None}),
             Case("two Chinese characters cut in the middle",
                  {"ids": [228, 184, 173, 230], "merges": merges, "special_tokens": {},
@@ -697,15 +753,16 @@ DECODE_TOKENS = Exercise(
     cases=_decode_cases,
     compare=exact,
     diagnoses=_diagnoses(
-        ("broken bytes were dropped. Decode with errors='replace', so that they show as "
-         "'\ufffd' and the reader can see something was cut.", _decode_with("ignore")),
-        ("each token was decoded on its own, so a character split over two tokens became "
-         "two '\ufffd'. Join all the bytes first, then decode once.", _decode_with("each")),
-        ("byte_ids were not used: the token byte_ids[b] stands for the byte b.",
+        (N_("broken bytes were dropped. Decode with errors='replace', so that they show as "
+         "'\ufffd' and the reader can see something was cut."), _decode_with("ignore")),
+        (N_("each token was decoded on its own, so a character split over two tokens became "
+         "two '\ufffd'. Join all the bytes first, then decode once."), _decode_with("each")),
+        (N_("byte_ids were not used: the token byte_ids[b] stands for the byte b."),
          _decode_with("identity")),
     ),
-    error_hints=(("UnicodeDecodeError", "decoding is strict: bytes.decode('utf-8') fails on a "
-                  "character cut in two. Use .decode('utf-8', errors='replace')."),),
+    error_hints=(("UnicodeDecodeError", N_("decoding is strict: bytes.decode('utf-8') fails on "
+                                           "a character cut in two. Use .decode('utf-8', "
+                                           "errors='replace').")), *NONE_SPECIALS),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
 
