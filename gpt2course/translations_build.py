@@ -12,6 +12,7 @@ notebooks that no longer match their sources.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,14 +67,14 @@ def execute(notebook: nbformat.NotebookNode, folder: Path, env: dict[str, str]) 
     """Run every cell in a fresh kernel started in ``folder``; outputs and widget state are
     stored in ``notebook``. Raises ``CourseError`` naming the cell that failed."""
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
+    from nbclient.exceptions import CellControlSignal, CellExecutionError, DeadKernelError
 
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}},
                             store_widget_state=True, record_timing=False)
     try:
         client.execute(env=env)
-    except CellExecutionError as err:
+    except (CellExecutionError, CellControlSignal, DeadKernelError) as err:  # timeout too
         raise CourseError(tr("a cell failed when the Chinese notebook ran: {error}",
                              error=str(err).strip().splitlines()[-1])) from None
 
@@ -157,6 +158,11 @@ def assign_translations(solutions: Path, lessons: Path, *, check: bool,
     folder = Path(solutions) / LANG
     if not folder.is_dir() or not any(folder.glob("*.ipynb")):
         return []
-    stale = stale_translations(solutions) if check else []
+    behind = stale_translations(solutions)
+    if behind and not check:
+        print(tr("warning: the Chinese solutions are out of date, lessons/{lang} is written "
+                 "from them as they are: {names}", lang=LANG, names="; ".join(behind)),
+              file=sys.stderr)
+    stale = behind if check else []
     stale += [f"{LANG}/{name}" for name in assign(folder, Path(lessons) / LANG, check=check)]
     return stale
