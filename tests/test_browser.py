@@ -124,6 +124,8 @@ def browser():
 class Notebook:
     """A notebook open in JupyterLab, seen through the browser."""
 
+    run_menu = "Run"  # the menu's label in the interface's language
+
     def __init__(self, driver, lab: tuple[str, Path], source: Path) -> None:
         from selenium.webdriver.common.by import By
 
@@ -192,7 +194,7 @@ class Notebook:
             return any("*" in p or any(c.isdigit() for c in p) for p in self.prompts())
 
         for _ in range(3):  # on a busy machine the first click can come too early
-            menu = next(m for m in self.find(".lm-MenuBar-item") if m.text == "Run")
+            menu = next(m for m in self.find(".lm-MenuBar-item") if m.text == self.run_menu)
             menu.click()
             self.wait_for(lambda: self.find('li.lm-Menu-item[data-command="runmenu:run-all"]'),
                           10, "the Run menu")[0].click()
