@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CourseError
-from ..exercises import Verdict, for_lesson, judge
-from ..exercises.core import Problem
+from ..exercises import Case, Exercise, Verdict, for_lesson, judge
+from ..exercises.core import Upstream
+from ..exercises.forbidden import scan
 from ..i18n import tr
 from .assign import LESSON_NAME
 from .notebooks import NotebookError, atomic_write_text, nbgrader_meta, read_notebook
@@ -65,19 +66,30 @@ class SubmissionGrade:
 
 @dataclass(frozen=True)
 class Lesson:
+    """A lesson as the instructor assigned it; ``solutions``: grade_id -> the instructor's
+    solution cells (from the solution notebook, when the grader has it)."""
+
     number: str
     name: str
     cells: list[Any]
+    solutions: dict[str, list[str]] = field(default_factory=dict)
 
 
-def load_lessons(lessons_dir: Path) -> list[Lesson]:
-    """The instructor's copies of the lessons (the notebooks ``assign`` wrote)."""
+def load_lessons(lessons_dir: Path, solutions_dir: Path | None = None) -> list[Lesson]:
+    """The instructor's copies of the lessons (the notebooks ``assign`` wrote), with the
+    solution cells of ``solutions_dir`` (default: ``solutions`` next to ``lessons_dir``)
+    when it has the same notebooks: later exercises are graded with correct versions of
+    the earlier ones (see ``grade_exercises``)."""
     paths = sorted(p for p in Path(lessons_dir).glob("*.ipynb") if LESSON_NAME.match(p.name))
     if not paths:
         raise CourseError(tr("no lesson notebooks (NN_name.ipynb) in {folder}; pass "
                              "--lessons with the folder that `gpt2course assign` wrote.",
                              folder=lessons_dir))
-    return [Lesson(p.name[:2], p.name, read_notebook(p).cells) for p in paths]
+    solutions = Path(solutions_dir or Path(lessons_dir).resolve().parent / "solutions")
+    return [Lesson(p.name[:2], p.name, read_notebook(p).cells,
+                   _solution_sources(read_notebook(solutions / p.name).cells)
+                   if (solutions / p.name).is_file() else {})
+            for p in paths]
 
 
 def lesson_number(text: str, lessons: list[Lesson]) -> str:
@@ -121,12 +133,9 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
     cells = _cells_to_run(chosen, answers)
     cases = {e.id: e.cases(None) if seed is None else e.graded_cases(seed) for e in exercises}
     outputs, grade.sandbox = run_sandboxed(cells, exercises, cases, limits, hide)
+    verdicts = grade_exercises(chosen, exercises, cells, answers, cases, outputs, limits, hide)
     for e in exercises:
-        got = outputs[e.id]
-        if isinstance(got, Problem):
-            verdict = Verdict(e, 0, len(cases[e.id]), f"{e.function}: {got.text}")
-        else:
-            verdict = judge(e, cases[e.id], got)
+        verdict = verdicts[e.id]
         message = verdict.message
         if len(answers.get(e.grade_id, ())) > 1:
             message = tr("Your notebook has {count} cells with the nbgrader id {grade_id!r} "
@@ -183,6 +192,40 @@ def choose_lesson(path: Path, answers: dict[str, str], cells: list[Any], lessons
         return ungraded
     return tr("{path}: no solution cells of any lesson were found. Hand in the lesson "
               "notebook itself, with your code in the cells given.", path=str(path))
+
+
+def grade_exercises(lesson: Lesson, exercises: list[Exercise], cells: list[Cell],
+                    answers: dict[str, list[str]], cases: dict[str, list[Case]],
+                    outputs: dict[str, Any], limits: SandboxLimits,
+                    hide: tuple[str, ...]) -> dict[str, Verdict]:
+    """Each exercise's verdict, by ``judge`` (as ``check`` decides in the notebook).
+
+    Forbidden calls are looked for in the learner's solution cell. One bug costs one
+    exercise: a failing exercise that comes after others is run again, in the sandbox,
+    with the instructor's versions of the earlier exercises' functions in place of the
+    learner's; if it then passes, it keeps its points and the message names the earlier
+    function that breaks it.
+    """
+    found = {e.id: scan("\n".join(answers.get(e.grade_id, [])), e) for e in exercises}
+    verdicts = {e.id: judge(e, cases[e.id], outputs[e.id], forbidden=found[e.id])
+                for e in exercises}
+    failing = {e.function for e in exercises if not verdicts[e.id].passed}
+    upstream = {e.id: ([a.function for a in exercises[:n]], [a.grade_id for a in exercises[:n]])
+                for n, e in enumerate(exercises)
+                if n and not verdicts[e.id].passed and not found[e.id]
+                and failing & {a.function for a in exercises[:n]}}
+    if not upstream or not lesson.solutions:
+        return verdicts
+    again = [e for e in exercises if e.id in upstream]
+    fair, _ = run_sandboxed(cells, again, cases, limits, hide, upstream=upstream,
+                            reference_cells=_cells_to_run(lesson, lesson.solutions))
+    by_function = {e.function: e.id for e in exercises}
+    for e in again:  # in lesson order, so a culprit is an earlier exercise that still fails
+        names = upstream[e.id][0]
+        culprits = tuple(n for n in names if not verdicts[by_function[n]].passed)
+        verdicts[e.id] = judge(e, cases[e.id], outputs[e.id],
+                               upstream=Upstream(tuple(names), fair[e.id], culprits))
+    return verdicts
 
 
 def _ungraded_lesson(cells: list[Any], lessons: list[Lesson]) -> Lesson | None:

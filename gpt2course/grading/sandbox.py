@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from ..exercises import Case, Exercise
-from ..exercises.calling import NUMERIC_KINDS, LearnerError, pack, to_plain, unpack
-from ..exercises.core import ALWAYS_FORBIDDEN, Problem
+from ..exercises.calling import NUMERIC_KINDS, InputChanged, LearnerError, pack, to_plain, unpack
+from ..exercises.core import ALWAYS_FORBIDDEN, Problem, timed_out
+from ..exercises.forbidden import runtime_names
 from ..i18n import tr
 from . import jail
 from .cgroups import MemoryGroup
@@ -70,8 +71,15 @@ def run_sandboxed(
     cases: dict[str, list[Case]],
     limits: SandboxLimits,
     hide: tuple[str, ...] = (),
+    upstream: dict[str, tuple[list[str], list[str]]] | None = None,
+    reference_cells: list[Cell] | None = None,
 ) -> tuple[dict[str, list[Any] | Problem], dict]:
     """Run the learner's cells and call each exercise's function on its cases.
+
+    upstream: exercise id -> (function names, their grade_ids): earlier exercises whose
+    functions are replaced by correct ones, defined by ``reference_cells`` (the
+    instructor's setup and solution cells), before the cases run. Those cells reach the
+    worker on its stdin, never through the job folder.
 
     Returns, per exercise id, either one output per case (plain data, ``LearnerError``
     or ``Problem``) or one ``Problem`` for the whole exercise; and what the sandbox
@@ -81,7 +89,8 @@ def run_sandboxed(
     with sandbox_uid() if root else nullcontext(None) as uid:
         job = Path(tempfile.mkdtemp(prefix="gpt2course-grade-"))
         try:
-            return _run_job(job, uid, cells, exercises, cases, limits, hide)
+            return _run_job(job, uid, cells, exercises, cases, limits, hide,
+                            upstream or {}, reference_cells or [])
         finally:
             remove_tree(job)
 
@@ -96,11 +105,13 @@ def warn_if_weak() -> bool:
 
 
 def _run_job(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
-             cases: dict[str, list[Case]], limits: SandboxLimits,
-             hide: tuple[str, ...]) -> tuple[dict[str, list[Any] | Problem], dict]:
+             cases: dict[str, list[Case]], limits: SandboxLimits, hide: tuple[str, ...],
+             upstream: dict[str, tuple[list[str], list[str]]],
+             reference_cells: list[Cell]) -> tuple[dict[str, list[Any] | Problem], dict]:
     bwrap = sys.platform.startswith("linux") and warn_if_weak()
-    _prepare(job, uid, cells, exercises, cases, limits, hide, bwrap)
-    timed_out, grouped = _run_worker(job, limits, bwrap)
+    _prepare(job, uid, cells, exercises, cases, limits, hide, bwrap, upstream)
+    private = {"reference_cells": [asdict(c) for c in reference_cells]} if upstream else {}
+    timed_out, grouped = _run_worker(job, limits, bwrap, json.dumps(private).encode())
     held = _read_json(job / "out", "confinement.json")
     held = held if isinstance(held, dict) else {}  # written by the learner's process: a hint
     held["bubblewrap"], held["memory_per_submission"] = bwrap, grouped
@@ -113,7 +124,7 @@ def _run_job(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exer
 
 def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exercise],
              cases: dict[str, list[Case]], limits: SandboxLimits, hide: tuple[str, ...],
-             bwrap: bool) -> None:
+             bwrap: bool, upstream: dict[str, tuple[list[str], list[str]]]) -> None:
     runner = job / "runner"
     for d in (runner, job / "out", job / "work", job / "empty"):
         d.mkdir()
@@ -129,7 +140,10 @@ def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exer
                 "adapter": e.adapter,
                 "time_limit_s": _time_limit(e, limits),
                 "forbidden_modules": sorted({*ALWAYS_FORBIDDEN, *e.forbidden_modules}),
-                "forbidden_functions": list(e.forbidden_functions),
+                "forbidden_functions": runtime_names(e),  # every spelling
+                "must_not_modify": list(e.must_not_modify),
+                "upstream": upstream.get(e.id, ([], []))[0],
+                "upstream_cells": upstream.get(e.id, ([], []))[1],
                 "cases": [pack(to_plain(c.inputs), arrays, f"e{n}c{k}_")
                           for k, c in enumerate(cases[e.id])],
             }
@@ -182,9 +196,11 @@ def hidden_paths() -> list[str]:
     return paths
 
 
-def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool) -> tuple[bool, bool]:
+def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool,
+                private: bytes = b"") -> tuple[bool, bool]:
     """Run the worker in its own session; kill everything in it at the end. Returns whether
     it timed out and whether its memory limit holds for all its processes together (cgroup).
+    ``private`` (JSON) goes to the worker's stdin, where the learner's code cannot read it.
 
     Under bubblewrap the worker sees the job folder at ``/job``; its process namespace dies
     with it. Otherwise it runs here directly, confined by ``confine.py``.
@@ -210,8 +226,13 @@ def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool) -> tuple[bool, bo
     if group is not None:  # join the group before the first fork: children follow
         command = group.joining(command)
     with open(job / "worker.log", "wb") as log:
-        proc = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log,
                                 env=env, cwd=job / "work", start_new_session=True)
+        try:
+            proc.stdin.write(private)  # type: ignore[union-attr] - stdin is a pipe
+            proc.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass  # the worker died before reading: its missing results say why
         try:
             proc.wait(timeout=limits.notebook_s)
             timed_out = False
@@ -281,6 +302,8 @@ def _read_outputs(job: Path, number: int, n_cases: int, exercise: Exercise,
 def _output(record: dict, arrays: dict[str, np.ndarray]) -> Any:
     if "error" in record:
         return LearnerError(str(record["error"])[:MAX_TEXT])
+    if "changed" in record:
+        return InputChanged([str(n)[:100] for n in list(record["changed"])[:10]])
     if "problem" in record:
         return Problem(str(record["problem"])[:MAX_TEXT])
     return unpack(record["value"], arrays)
@@ -315,8 +338,9 @@ def _why_no_result(job: Path, number: int, exercise: Exercise, notebook_timed_ou
     status = status if isinstance(status, dict) else {}
     name = exercise.function
     if status.get("timed_out"):
-        return tr("{name} took longer than {seconds} s, the time limit; look for an endless "
-                  "loop or a very slow step.", name=name, seconds=str(status.get("limit_s", "?")))
+        limit = status.get("limit_s")
+        seconds = float(limit) if isinstance(limit, int | float) else exercise.time_limit_s
+        return timed_out(name, seconds).text  # check's words too
     if notebook_timed_out and not status:
         return tr("Not run: the whole notebook went over its time limit before this exercise.")
     if status.get("signal") in (signal.SIGKILL, signal.SIGSEGV, signal.SIGXCPU):

@@ -8,6 +8,13 @@ installs the exercise's import and function blocks, runs every solution cell (ea
 its own: one broken cell does not stop the others), calls the learner's function on
 the cases and writes plain results: ``N.npz`` (arrays) and then ``N.json``.
 
+One bug costs one exercise: when the grader asks for it (an exercise that failed and
+calls the learner's earlier functions), correct versions of those earlier functions
+replace the learner's before the cases run. They come from the instructor's solution
+cells, which the grader hands over on stdin, never through the job folder the learner's
+code can read; each child keeps only the cells of the exercises before its own, and
+drops the rest before any learner code runs.
+
 Nothing here decides a score. Whatever the learner's code does in this process can only
 change the outputs it hands back, which the grader checks in its own process.
 """
@@ -49,6 +56,7 @@ def main(job_dir: Path) -> None:
 
     torch.set_num_threads(1)  # one core per exercise; also keeps forking safe for OpenMP
     job = json.loads((job_dir / "job.json").read_text())
+    private = read_private()
     with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     held = confine(settings)
@@ -57,11 +65,26 @@ def main(job_dir: Path) -> None:
     os.chdir(job_dir / "work")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the file limit: an error, not death
     for number, exercise in enumerate(job["exercises"]):
-        status = run_in_child(number, exercise, job["cells"], arrays, out)
+        status = run_in_child(number, exercise, job["cells"], arrays, out, private)
         (out / f"{number}.exit.json").write_text(json.dumps(status))
 
 
-def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Path) -> dict:
+def read_private() -> dict:
+    """What the grader hands over on stdin: ``{"reference_cells": [{"label", "source"}]}``
+    (the instructor's setup and solution cells), or nothing."""
+    try:
+        text = sys.stdin.read() if not sys.stdin.isatty() else ""
+    except (OSError, ValueError, AttributeError):
+        return {}
+    try:
+        private = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {}
+    return private if isinstance(private, dict) else {}
+
+
+def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Path,
+                 private: dict) -> dict:
     """Fork, run one exercise in the child, wait at most its time limit, clean up."""
     log = os.open(out / f"{number}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     pid = os.fork()
@@ -74,7 +97,9 @@ def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
 
             seconds = int(exercise["time_limit_s"]) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
-            run_exercise(number, exercise, cells, arrays, out)
+            reference = reference_cells(exercise, private)
+            private.clear()  # the other exercises' solutions leave this process's reach
+            run_exercise(number, exercise, cells, arrays, out, reference)
         finally:
             os._exit(0)
     os.close(log)
@@ -103,13 +128,35 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Path) -> None:
+def reference_cells(exercise: dict, private: dict) -> list:
+    """The instructor's setup cells and the solution cells of the exercises before this one."""
+    allowed = set(exercise.get("upstream_cells", ()))
+    return [cell for cell in private.get("reference_cells", ())
+            if cell.get("label", "").startswith("setup") or cell.get("label") in allowed]
+
+
+def with_correct_upstream(namespace: dict, exercise: dict, reference: list) -> None:
+    """Put correct versions of the earlier exercises' functions in place of the learner's."""
+    if not reference or not exercise.get("upstream"):
+        return
+    correct: dict = {"__name__": "__main__"}
+    for cell in reference:
+        run_cell(cell, correct)
+    for name in exercise["upstream"]:
+        if name in correct and name in namespace:
+            namespace[name] = correct[name]
+    reference.clear()
+
+
+def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Path,
+                 reference: list) -> None:
     import numpy as np
-    from calling import LearnerError, NotPlain, pack, run_case, unpack
+    from calling import InputChanged, LearnerError, NotPlain, pack, run_case, unpack
 
     block(exercise)
     namespace: dict = {"__name__": "__main__"}
     cell_errors = [err for cell in cells if (err := run_cell(cell, namespace))]
+    with_correct_upstream(namespace, exercise, reference)
     obj = namespace.get(exercise["function"])
     result: dict = {"cell_errors": cell_errors, "cases": []}
     produced: dict = {}
@@ -118,8 +165,11 @@ def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
     else:
         for k, case in enumerate(exercise["cases"]):
             try:
-                value = run_case(obj, unpack(case, arrays), exercise["adapter"])
+                value = run_case(obj, unpack(case, arrays), exercise["adapter"],
+                                 exercise.get("must_not_modify", ()))
                 result["cases"].append({"value": pack(value, produced, f"c{k}_")})
+            except InputChanged as err:
+                result["cases"].append({"changed": err.names})
             except LearnerError as err:
                 result["cases"].append({"error": err.text})
             except NotPlain as err:
@@ -174,12 +224,15 @@ def block(exercise: dict) -> None:
         if name.split(".")[0] in modules:
             del sys.modules[name]
     sys.meta_path.insert(0, Forbidden())
-    for dotted in exercise["forbidden_functions"]:
+    for dotted in exercise["forbidden_functions"]:  # every spelling (exercises/forbidden.py)
         parts = dotted.split(".")
-        owner = importlib.import_module(parts[0])
-        for part in parts[1:-1]:
-            owner = getattr(owner, part)
-        setattr(owner, parts[-1], _refuse(dotted, what))
+        try:
+            owner = importlib.import_module(parts[0])
+            for part in parts[1:-1]:
+                owner = getattr(owner, part)
+            setattr(owner, parts[-1], _refuse(dotted, what))
+        except (ImportError, AttributeError, TypeError, RuntimeError):
+            continue  # not in this torch, or read-only: the grader's source scan finds it
 
 
 def _refuse(dotted: str, what: str):
