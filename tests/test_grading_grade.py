@@ -37,10 +37,12 @@ def test_relu_in_the_mlp_loses_only_the_mlp(tmp_path):
     assert message(result, "04.mlp").endswith("Likely bug: the MLP uses ReLU; GPT-2 uses GELU.")
 
 
-def test_exact_gelu_loses_every_exercise_built_on_it_with_its_diagnosis(tmp_path):
+def test_exact_gelu_costs_only_gelu_and_is_named_where_it_breaks_others(tmp_path):
+    """One bug costs one exercise: mlp and MLP are graded with a correct gelu."""
     result = grade(make_submission(tmp_path / "d.ipynb", **{"04_gelu": ERF_GELU}))
-    assert scores(result) == {k: 0.0 for k in FULL}
+    assert scores(result) == {**FULL, "04.gelu": 0.0}
     assert "exact (erf) GELU" in message(result, "04.gelu")
+    assert "your gelu is what breaks it" in message(result, "04.mlp")
     assert "exact (erf) GELU" in message(result, "04.mlp")
 
 

@@ -197,8 +197,11 @@ def test_grader_refuses_f_embedding(tmp_path):
                               limits=SandboxLimits(notebook_s=90, exercise_s=20),
                               hide=(str(ROOT / "solutions"),))
     scores = {e.id: e.score for e in result.exercises}
-    # input_embedding calls the refused token_embedding, so it fails too
+    # input_embedding calls the refused token_embedding: it keeps its points (graded with
+    # a correct token_embedding), and its message names token_embedding
     assert scores == {"02.one_hot_ids": 1.0, "02.token_embedding": 0.0,
-                      "02.input_embedding": 0.0}
+                      "02.input_embedding": 2.0}
     refused = next(e.message for e in result.exercises if e.id == "02.token_embedding")
-    assert "not allowed" in refused
+    assert "F.embedding" in refused and "does not allow" in refused
+    later = next(e.message for e in result.exercises if e.id == "02.input_embedding")
+    assert "your token_embedding is what breaks it" in later
