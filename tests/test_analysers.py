@@ -54,6 +54,8 @@ FIRES = [
      "arranged differently"),
     (A.missing_bias, X + BIAS, X, {"x": X, "c_proj_bias": BIAS}, "c_proj_bias: that bias is not"),
     (A.missing_bias, X + BIAS, X + 2 * BIAS, {"bias": BIAS}, "added twice"),
+    (A.localised, np.tril(SCORES), np.tril(SCORES, -1), {}, "diagonal j - i = 0"),
+    (A.localised, X, np.concatenate([X[:, :3], X[:, 3:] + 1], 1), {}, "index 3 of axis 1"),
     (A.sequence_items, [1, 2, 3, 4], [2, 3, 4], {}, "first item is missing"),
     (A.sequence_items, [1, 2, 3, 4], [1, 2, 3], {}, "last item is missing"),
     (A.sequence_items, [1, 2, 3, 4], [1, 3, 4], {}, "at position 1"),

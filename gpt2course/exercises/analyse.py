@@ -328,8 +328,35 @@ def sequence_items(expected: Any, got: Any, inputs: dict[str, Any]) -> str | Non
     return None
 
 
+def localised(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
+    """Right everywhere except on one diagonal of the last two axes (a mask off by one
+    diagonal), or at one index of one axis (the first or last position handled apart)."""
+    if not _both_arrays(expected, got) or expected.shape != got.shape or expected.ndim < 1:
+        return None
+    e, g = expected.astype(np.float64), got.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isclose(g, e, rtol=RTOL, atol=ATOL, equal_nan=True)
+    if not bad.any() or bad.all():
+        return None
+    if expected.ndim >= 2 and expected.shape[-1] == expected.shape[-2] > 2:
+        rows, cols = np.nonzero(bad.reshape(-1, *bad.shape[-2:]).any(0))
+        offsets = set((cols - rows).tolist())
+        if len(offsets) == 1:
+            return tr("your output is wrong only on the diagonal j - i = {d} of the last two "
+                      "axes and right elsewhere: a mask or a loop bound off by one diagonal "
+                      "(tril/triu's diagonal=, or < versus <=).", d=offsets.pop())
+    for axis in range(expected.ndim):
+        n = expected.shape[axis]
+        hit = np.nonzero(np.moveaxis(bad, axis, 0).reshape(n, -1).any(1))[0]
+        if n > 2 and hit.size == 1:
+            return tr("your output is wrong only at index {k} of axis {axis} (of {n}) and right "
+                      "elsewhere: that position is handled apart, or a loop misses it.",
+                      k=int(hit[0]), axis=axis, n=n)
+    return None
+
+
 ANALYSERS: tuple[Analyser, ...] = (
     dtype_only, shape_only, unchanged_input, overflow_on_large_inputs, not_normalised,
     constant_factor, missing_bias, permuted_axes, shifted_by_one, reordered_along_axis,
-    wrong_layout, sequence_items,
+    wrong_layout, localised, sequence_items,
 )
