@@ -124,7 +124,7 @@ def test_check_and_grade_agree_on_every_exercise(tmp_path, lesson, grade_id, sou
 ])
 def test_downstream_keeps_its_points_and_names_the_upstream_bug(tmp_path, lesson, grade_id,
                                                                 upstream, downstream):
-    source = dict((m[1], m[2]) for m in MUTATIONS if m[1] == grade_id)[grade_id]
+    source = next(m[2] for m in MUTATIONS if m[1] == grade_id)  # the first: a plain bug
     for verdicts in (check_verdicts(lesson, **{grade_id: source}),
                      grade_verdicts(tmp_path, lesson, **{grade_id: source})):
         passed, message = verdicts[downstream]
