@@ -154,14 +154,15 @@ FORBIDDEN_SPELLINGS = [
 @pytest.mark.parametrize("exercise_id, call", FORBIDDEN_SPELLINGS,
                          ids=[s[1] for s in FORBIDDEN_SPELLINGS])
 def test_forbidden_calls_are_found_under_every_spelling(exercise_id, call):
-    source = f"import importlib\n\n\ndef f(x, idx, wte, q, k, v, weight, bias):\n    return {call}\n"
+    source = ("import importlib\n\n\ndef f(x, idx, wte, q, k, v, weight, bias):\n"
+              f"    return {call}\n")
     found = scan(source, by_id(exercise_id))
     assert found and found[0].line == 5, found
 
 
 @pytest.mark.parametrize("source", [
     "def gelu(x):\n    return 0.5 * x * (1 + torch.tanh(0.79788456 * (x + 0.044715 * x**3)))\n",
-    "def gelu(x):\n    y = torch.tanh(x)\n    return y.gelu_like if False else x * torch.sigmoid(x)\n",
+    "def gelu(x):\n    y = torch.tanh(x)\n    return y.gelu_like if y is None else x * y\n",
     "import torch.nn.functional as F\n\n\ndef gelu(x):\n    return F.relu(x)\n",
 ])
 def test_the_scan_does_not_flag_allowed_code(source):
