@@ -385,7 +385,8 @@ def test_the_seed_is_not_in_reach_of_the_learner(tmp_path):
     code = ("import glob\nfound = []\nfor f in glob.glob('/proc/*/cmdline') + "
             "glob.glob('/proc/*/environ'):\n    try:\n"
             "        found.append(open(f, 'rb').read().decode('latin-1'))\n"
-            "    except OSError:\n        pass\nfound = ' '.join(found)")
+            "    except OSError:\n        pass\n"
+            "import re\nfound = sorted(set(re.findall(r'[0-9]{9}', ' '.join(found))))")
     sub = make_submission(tmp_path / "s.ipynb", filled=False, **_reporting(code))
     env = {**os.environ, "GPT2COURSE_GRADING_SEED": seed}
     out = tmp_path / "g.json"
