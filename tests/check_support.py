@@ -6,6 +6,8 @@ a solution notebook's cells with some replaced (``SolutionCells``), as a learner
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 from grading_support import learner_cells
@@ -38,9 +40,24 @@ def named_bug(verdict: Verdict) -> str:
     return bug if found else ""
 
 
+def _record(verdict: Verdict, bug: str, starts: bool = False) -> None:
+    """With GPT2COURSE_BUG_RATES=FILE set, add one line to FILE per bug tried: was it caught
+    (the check failed), and was it named (the diagnosis names it)? For benchmarks/bug_rates.py."""
+    path = os.environ.get("GPT2COURSE_BUG_RATES")
+    if not path:
+        return
+    found = named_bug(verdict)
+    named = found.startswith(bug) if starts else bug in found
+    test = os.environ.get("PYTEST_CURRENT_TEST", "?").split(" ")[0]
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"test": test, "caught": not verdict.passed,
+                            "named": not verdict.passed and named}) + "\n")
+
+
 def fails_with(fn, bug: str) -> str:
     """``fn`` fails the public cases and the diagnosis names ``bug``; returns the message."""
     verdict = run_check(fn)
+    _record(verdict, bug)
     assert not verdict.passed, f"{fn.__name__} passed but has a bug"
     assert bug in named_bug(verdict), verdict.message
     return verdict.message
@@ -64,6 +81,7 @@ class SolutionCells:
 
     def assert_diagnosed(self, name: str, message_start: str, **replace: str) -> None:
         result = self.verdict(name, **replace)
+        _record(result, message_start, starts=True)
         assert not result.passed
         assert named_bug(result).startswith(message_start), result.message
 

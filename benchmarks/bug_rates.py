@@ -1,0 +1,107 @@
+"""How many of the lesson suites' known bugs ``check`` catches and names, per lesson.
+
+Runs the mutation tests of ``tests/test_lesson0N.py`` (those that go through
+``check_support.fails_with`` or ``SolutionCells.assert_diagnosed``) with
+``GPT2COURSE_BUG_RATES`` set, so each bug tried is recorded instead of only asserted, and
+prints caught and named rates per lesson.
+
+    python benchmarks/bug_rates.py                 # this checkout's package
+    python benchmarks/bug_rates.py --before DIR    # also the same tests against another
+                                                   # checkout (e.g. an older commit:
+                                                   # git archive COMMIT | tar -x -C DIR)
+
+Bugs whose test cannot even be collected against an older package count as not caught.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS = ("01", "02", "03", "04", "05", "06")
+
+
+# Every test may try bugs; these only check valid code, or loop over the package's own
+# variants (whose number differs between versions).
+SELECT = ("not each_diagnosis and not every_diagnosis and not solution and not valid "
+          "and not explorer and not grader and not hidden and not passes")
+
+
+def run(before: Path | None) -> list[dict]:
+    """One row per bug tried: {"test", "caught", "named"}. With ``before`` (a checkout), this
+    checkout's tests run in a copy of it, against its package."""
+    with tempfile.TemporaryDirectory() as tmp:
+        record = Path(tmp) / "bugs.jsonl"
+        root = ROOT
+        if before is not None:
+            root = Path(tmp) / "before"
+            shutil.copytree(before, root, ignore=shutil.ignore_patterns(".git", ".venv"))
+            shutil.copytree(ROOT / "tests", root / "tests", dirs_exist_ok=True)
+            shutil.copy(ROOT / "conftest.py", root / "conftest.py")
+        env = {**os.environ, "GPT2COURSE_BUG_RATES": str(record),
+               "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
+        tests = [str(root / "tests" / f"test_lesson{n}.py") for n in LESSONS]
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                        "-m", "not slow", "-k", SELECT, *tests],
+                       cwd=root, env=env, stdout=subprocess.DEVNULL, check=False)
+        return [json.loads(line) for line in record.read_text().splitlines()] \
+            if record.exists() else []
+
+
+def rates(rows: list[dict], tried: collections.Counter) -> dict[str, tuple[int, int, int]]:
+    """lesson -> (bugs, caught, named); ``tried`` (bugs per test) is the denominator, so a
+    test that stops before its bug is tried counts as not caught."""
+    per_test: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
+    for row in rows:
+        per_test[row["test"]][0] += row["caught"]
+        per_test[row["test"]][1] += row["named"]
+    found: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+    for test, n in tried.items():
+        lesson = test.split("test_lesson", 1)[1][:2]
+        caught, named = per_test.get(test, [0, 0])
+        found[lesson][0] += n
+        found[lesson][1] += min(caught, n)
+        found[lesson][2] += min(named, n)
+    return {n: tuple(found[n]) for n in LESSONS}
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / max(whole, 1):.0%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path,
+                        help="another checkout (e.g. git worktree add DIR COMMIT) whose "
+                             "gpt2course to run the same tests against")
+    args = parser.parse_args()
+    now = run(None)
+    tried = collections.Counter(row["test"] for row in now)
+    after = rates(now, tried)
+    before = rates(run(args.before), tried) if args.before else None
+    print("lesson  bugs  caught  named" + ("   (before: caught  named)" if before else ""))
+    for lesson in LESSONS:
+        n, caught, named = after[lesson]
+        line = f"  {lesson}  {n:5d}  {_pct(caught, n):>6}  {_pct(named, n):>5}"
+        if before:
+            _, b_caught, b_named = before[lesson]
+            line += f"            {_pct(b_caught, n):>6}  {_pct(b_named, n):>5}"
+        print(line)
+    total = [sum(v[i] for v in after.values()) for i in range(3)]
+    line = f"  all {total[0]:5d}  {_pct(total[1], total[0]):>6}  {_pct(total[2], total[0]):>5}"
+    if before:
+        b = [sum(v[i] for v in before.values()) for i in range(3)]
+        line += f"            {_pct(b[1], total[0]):>6}  {_pct(b[2], total[0]):>5}"
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
