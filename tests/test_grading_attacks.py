@@ -138,6 +138,16 @@ def test_the_forbidden_library_function_is_refused(tmp_path):
     cell = "def gelu(x):\n    return F.gelu(x, approximate='tanh')\n"
     result = grade(make_submission(tmp_path / "s.ipynb", **{"04_gelu": cell}))
     assert scores(result) == {**FULL, "04.gelu": 0.0}
+    # found in the cell by the forbidden-call scan, in the words check() uses too
+    assert "uses F.gelu (line 2), which exercise 04.gelu does not allow" in message(
+        result, "04.gelu")
+
+
+def test_a_forbidden_function_the_scan_cannot_see_is_refused_at_run_time(tmp_path):
+    cell = ("def gelu(x):\n    name = ''.join(['ge', 'lu'])\n"
+            "    return getattr(F, name)(x, approximate='tanh')\n")
+    result = grade(make_submission(tmp_path / "s.ipynb", **{"04_gelu": cell}))
+    assert scores(result) == {**FULL, "04.gelu": 0.0}
     assert "torch.nn.functional.gelu is not allowed in exercise 04.gelu" in message(
         result, "04.gelu")
 
