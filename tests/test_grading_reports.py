@@ -42,7 +42,7 @@ def test_batch_with_two_jobs_grades_everything_and_resume_skips_done_work(tmp_pa
     make_submission(subs / "alice.ipynb")
     make_submission(subs / "bob.ipynb", filled=False)
     (subs / "carol.pdf").write_bytes(b"%PDF-1.4 not a notebook")
-    out = tmp_path / "grades.csv"
+    out = subs / "grades.csv"  # inside the folder: a later run must not grade its own reports
     args = ["grade", str(subs), "--lessons", str(LESSONS), "--jobs", "2", "--out", str(out),
             "--json", str(tmp_path / "grades.json"), "--seed", str(SEED)]
     assert main(args) == 1  # carol's row is an error; the reports are written all the same
@@ -52,12 +52,25 @@ def test_batch_with_two_jobs_grades_everything_and_resume_skips_done_work(tmp_pa
     assert len(json.loads((tmp_path / "grades.json").read_text())) == 3
 
     # A saved result is reused, not graded again: mark alice's record and see it come back.
-    saved = next((tmp_path / "grades.csv.parts").glob("*alice.ipynb.json"))
+    saved = next((subs / "grades.csv.parts").glob("*alice.ipynb.json"))
     record = json.loads(saved.read_text())
     record["exercises"][0]["message"] = "from the saved record"
     saved.write_text(json.dumps(record))
     assert main([*args, "--resume"]) == 1
     assert "from the saved record" in (tmp_path / "grades.json").read_text()
+    assert len(json.loads((tmp_path / "grades.json").read_text())) == 3
+
+
+def test_a_report_never_overwrites_a_hand_in_or_another_report(tmp_path, capsys):
+    nb = tmp_path / "alice.ipynb"
+    make_submission(nb)
+    before = nb.read_bytes()
+    base = ["grade", str(nb), "--lessons", str(LESSONS)]
+    assert main([*base, "--out", str(nb)]) == 2
+    assert main([*base, "--json", str(tmp_path / "other.ipynb")]) == 2
+    assert main([*base, "--out", str(tmp_path / "r"), "--json", str(tmp_path / "r")]) == 2
+    assert nb.read_bytes() == before and not (tmp_path / "r").exists()
+    assert "another file" in capsys.readouterr().err
 
 
 def test_gradescope_output_for_one_submission(tmp_path):

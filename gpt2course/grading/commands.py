@@ -117,10 +117,10 @@ def _run_grade(args: argparse.Namespace) -> int:
                              "results saved next to that file."))
     lessons = load_lessons(args.lessons)
     lesson = lesson_number(args.lesson, lessons) if args.lesson else None
-    paths = find_submissions(args.submissions)
+    store = first_output.with_name(first_output.name + ".parts") if first_output else None
+    paths = _without_reports(find_submissions(args.submissions), args, store)
     if not paths:
         raise CourseError(tr("{folder} holds no files to grade.", folder=args.submissions))
-    store = first_output.with_name(first_output.name + ".parts") if first_output else None
     limits = SandboxLimits(notebook_s=args.time_limit, memory_mb=args.memory_mb)
     solutions = args.lessons.resolve().parent / "solutions"
     grades = grade_many(
@@ -134,6 +134,25 @@ def _run_grade(args: argparse.Namespace) -> int:
     write_reports(grades, csv_path=args.out, json_path=args.json,
                   gradescope_path=args.gradescope)
     return _grade_exit_code(args.submissions, grades)
+
+
+def _without_reports(paths: list[Path], args: argparse.Namespace,
+                     store: Path | None) -> list[Path]:
+    """The submissions less this run's own reports (they may be written inside the
+    submissions' folder, and a later run must not grade them). A report that would
+    overwrite a hand-in (the file given, or any notebook) or another report is refused
+    before anything is written, so that no file is lost."""
+    outputs = [p.resolve() for p in (args.out, args.json, args.gradescope) if p is not None]
+    for i, out in enumerate(outputs):
+        if out in outputs[:i]:
+            raise CourseError(tr("--out, --json and --gradescope must name different files; "
+                                 "{path} is given twice.", path=str(out)))
+        if out == Path(args.submissions).resolve() or out.suffix == ".ipynb":
+            raise CourseError(tr("{path} is a notebook or a hand-in; write the report to "
+                                 "another file, so that it is not overwritten.", path=str(out)))
+    parts = store.resolve() if store is not None else None
+    return [p for p in paths if p.resolve() not in outputs
+            and (parts is None or parts not in p.resolve().parents)]
 
 
 def _grade_exit_code(target: Path, grades: list) -> int:
