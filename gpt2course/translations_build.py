@@ -23,7 +23,7 @@ from .errors import CourseError
 from .i18n import tr
 from .translations import LANG, Lesson, find_lessons, load_translations, translated_notebook
 
-CELL_TIMEOUT_S = 600
+CELL_TIMEOUT_S = 1800  # lesson 07 trains a model: minutes on a busy 2-core machine
 
 
 @dataclass
