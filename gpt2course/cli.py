@@ -112,9 +112,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _QuietParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ValueError(message)
+
+
+def _language_given(argv: Sequence[str] | None) -> str | None:
+    """``--lang``'s value, read before the full parse so that argparse's own error lines
+    (a bad option value) come in that language too; None if absent or not a language."""
+    pre = _QuietParser(add_help=False)
+    pre.add_argument("--lang", type=_language)
+    try:
+        lang = pre.parse_known_args(argv)[0].lang
+    except ValueError:  # e.g. no value after --lang: the full parse says so, once
+        return None
+    return lang if lang in LANGUAGES else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    with speaking(_language_given(argv)):
+        args = parser.parse_args(argv)
     if not hasattr(args, "run"):
         parser.print_help()
         return 0

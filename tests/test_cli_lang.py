@@ -40,6 +40,18 @@ def test_error_line_in_chinese(argv, capsys, tmp_path, monkeypatch):
     assert i18n.get_language() == "en" and "GPT2COURSE_LANG" not in os.environ
 
 
+@pytest.mark.parametrize("argv", [
+    ["--lang", "zh", "generate", "--top-k", "x"],
+    ["generate", "--top-k", "x", "--lang=zh"],
+])
+def test_option_error_line_in_chinese(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.startswith("gpt2course generate："), argv
+    assert i18n.get_language() == "en"
+
+
 def test_english_by_default_and_from_environment(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli.main(["assign", "no-such-folder", "out"]) == 2
