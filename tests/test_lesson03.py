@@ -182,12 +182,14 @@ def test_apply_mask_diagonal_and_direction_bugs_are_named():
     fails_with(hides_past, "hides the past")
 
 
-def test_apply_mask_in_place_still_passes():
+def test_apply_mask_in_place_is_reported():
+    """The exercise says not to change the input: masked_fill_ does."""
     @learner("apply_causal_mask")
     def in_place(scores):
         return scores.masked_fill_(~mask_ok(scores.shape[-1]), NEG_INF)
 
-    assert passes(in_place)
+    result = run_check(in_place)
+    assert not result.passed and "scores" in result.message, result.message
 
 
 # --- one head -------------------------------------------------------------------------------

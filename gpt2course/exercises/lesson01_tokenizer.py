@@ -265,6 +265,7 @@ def _merge_dropping_last(ids, pair, new_id):
 
 MERGE_PAIR = Exercise(
     id="01.merge_pair",
+    must_not_modify=("ids",),
     function="merge_pair",
     points=1,
     reference=_reference_merge,

@@ -243,6 +243,7 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
 
 APPLY_MASK = Exercise(
     id="03.apply_causal_mask",
+    must_not_modify=("scores",),
     function="apply_causal_mask",
     points=1,
     reference=lambda scores: _mask(scores),

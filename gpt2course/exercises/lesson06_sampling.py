@@ -272,6 +272,7 @@ def _keep_top(logits: Tensor, k: int, *, largest: bool = True, fill: float | Non
 
 TOP_K = Exercise(
     id="06.top_k_logits",
+    must_not_modify=("logits",),
     function="top_k_logits",
     points=1,
     reference=_reference_top_k,
