@@ -60,6 +60,20 @@ def test_check_fails_on_a_stale_lesson_and_assign_fixes_it(tmp_path, capsys):
     assert assign(solutions, lessons, check=True) == []
 
 
+@pytest.mark.parametrize("order", ["same folder twice", "folders swapped"])
+def test_assign_never_overwrites_solutions(tmp_path, capsys, order):
+    solutions, lessons = tmp_path / "solutions", tmp_path / "lessons"
+    solutions.mkdir()
+    lessons.mkdir()
+    shutil.copy(SOLUTION, solutions)
+    shutil.copy(LESSONS / "04_mlp.ipynb", lessons)
+    before = (solutions / "04_mlp.ipynb").read_bytes()
+    source = solutions if order == "same folder twice" else lessons
+    assert main(["assign", str(source), str(solutions)]) == 2
+    assert "holds solutions" in capsys.readouterr().err
+    assert (solutions / "04_mlp.ipynb").read_bytes() == before
+
+
 def test_a_lesson_without_its_check_cell_is_refused(tmp_path):
     nb = nbformat.read(SOLUTION, as_version=4)
     nb.cells = [c for c in nb.cells if nbgrader_meta(c).get("grade_id") != "04_mlp_check"]

@@ -118,6 +118,19 @@ def validate_lesson(solution: nbformat.NotebookNode, name: str) -> None:
                                   grade_id=cid, points=exercise.points, exercise=exercise.id))
 
 
+def _refuse_to_erase_solutions(sources: list[Path], lessons: Path) -> None:
+    """Raise ``CourseError`` before anything is written if a lesson to write would replace
+    a notebook that holds solutions (the two folders given the other way round, or twice)."""
+    for source in sources:
+        target = lessons / source.name
+        if target.is_file() and (target.resolve() == source.resolve()
+                                 or BEGIN in target.read_text(encoding="utf-8", errors="replace")):
+            raise CourseError(tr("{path} holds solutions ({marker}); writing the lesson there "
+                                 "would erase them. Give the folders in this order: "
+                                 "gpt2course assign SOLUTIONS LESSONS.",
+                                 path=str(target), marker=BEGIN))
+
+
 def assign(solutions: Path, lessons: Path, *, check: bool = False,
            warn: Callable[[str], None] | None = None) -> list[str]:
     """Write (or with ``check``, compare) every lesson; return the lessons that were stale.
@@ -135,6 +148,8 @@ def assign(solutions: Path, lessons: Path, *, check: bool = False,
     sources = sorted(solutions.glob("*.ipynb"))
     if not sources:
         raise CourseError(tr("{folder} holds no .ipynb files.", folder=solutions))
+    if not check:
+        _refuse_to_erase_solutions(sources, lessons)
     stale: list[str] = []
     for source in sources:
         notebook = read_notebook(source)
