@@ -27,6 +27,7 @@ from itertools import pairwise
 import regex
 
 from .errors import InputError
+from .i18n import tr
 
 # GPT-2's split pattern, one alternative per kind of chunk:
 #   's 't 're 've 'm 'll 'd   English contractions, as their own chunks
@@ -253,7 +254,8 @@ def recover_merges(ranks: Mapping[bytes, int]) -> tuple[list[int], dict[Pair, in
     """
     missing = [b for b in range(256) if bytes([b]) not in ranks]
     if missing:
-        raise InputError(f"the table has no token for byte {missing[0]}; BPE needs all 256")
+        raise InputError(tr("the table has no token for byte {byte}; BPE needs all 256",
+                            byte=missing[0]))
     byte_ids = [ranks[bytes([b])] for b in range(256)]
     merges: dict[Pair, int] = {}
     for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
@@ -261,6 +263,7 @@ def recover_merges(ranks: Mapping[bytes, int]) -> tuple[list[int], dict[Pair, in
             continue
         parts = encode_chunk(token, merges, byte_ids)  # only lower ranks are known so far
         if len(parts) != 2:
-            raise InputError(f"token {token!r} (rank {rank}) is not a merge of two lower tokens")
+            raise InputError(tr("token {token!r} (rank {rank}) is not a merge of two lower "
+                                "tokens", token=token, rank=rank))
         merges[(parts[0], parts[1])] = rank
     return byte_ids, merges

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .errors import CheckpointError, InputError
+from .i18n import tr
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,14 @@ class GPT2Config:
         for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise InputError(f"GPT2Config.{name} must be a positive integer, got {value!r}.")
+                raise InputError(tr("GPT2Config.{name} must be a positive integer, got {value!r}.",
+                                    name=name, value=value))
         if self.n_embd % self.n_head:
-            raise InputError(
-                f"n_embd ({self.n_embd}) must divide evenly into n_head ({self.n_head}) heads."
-            )
+            raise InputError(tr(
+                "n_embd ({n_embd}) must divide evenly into n_head ({n_head}) heads.",
+                n_embd=self.n_embd, n_head=self.n_head))
         if not 0.0 <= self.dropout < 1.0:
-            raise InputError(f"dropout must be in [0, 1), got {self.dropout!r}.")
+            raise InputError(tr("dropout must be in [0, 1), got {value!r}.", value=self.dropout))
 
     @property
     def head_size(self) -> int:
@@ -42,7 +44,8 @@ class GPT2Config:
         """One of OpenAI's sizes: ``gpt2`` (124M), ``gpt2-medium``, ``gpt2-large``, ``gpt2-xl``."""
         key = name.removeprefix("openai-community/")
         if key not in PRESETS:
-            raise InputError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
+            raise InputError(tr("Unknown preset {name!r}. Choose one of: {presets}.", name=name,
+                                presets=", ".join(PRESETS)))
         return PRESETS[key]
 
     @classmethod
@@ -57,10 +60,9 @@ class GPT2Config:
         }
         for key, allowed in unsupported.items():
             if key in hf and hf[key] not in allowed:
-                raise CheckpointError(
-                    f"config.json sets {key}={hf[key]!r}; this GPT-2 only supports "
-                    f"{' or '.join(repr(a) for a in allowed)}."
-                )
+                raise CheckpointError(tr(
+                    "config.json sets {key}={value!r}; this GPT-2 only supports {allowed}.",
+                    key=key, value=hf[key], allowed=" or ".join(repr(a) for a in allowed)))
         try:
             return cls(
                 vocab_size=hf["vocab_size"],
@@ -71,9 +73,8 @@ class GPT2Config:
                 layer_norm_epsilon=hf.get("layer_norm_epsilon", 1e-5),
             )
         except KeyError as missing:
-            raise CheckpointError(
-                f"config.json has no {missing} field; is it a GPT-2 config?"
-            ) from None
+            raise CheckpointError(tr("config.json has no {field} field; is it a GPT-2 config?",
+                                     field=missing)) from None
 
     def to_hf_dict(self) -> dict[str, Any]:
         """The fields Hugging Face's ``GPT2Config`` needs to build the same model."""

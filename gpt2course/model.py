@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from .config import GPT2Config
 from .errors import InputError
+from .i18n import tr
 
 
 def gelu(x: Tensor) -> Tensor:
@@ -191,6 +192,28 @@ class GPT2(nn.Module):
         cache: a ``KVCache`` to read earlier tokens from and append these to.
         last_only: compute logits for the last position only (all that sampling needs).
         """
+        x = self.hidden_states(idx, cache=cache)
+        if last_only:
+            x = x[:, -1:, :]
+        logits = F.linear(x, self.wte.weight)  # tied head: (B, T, vocab_size)
+        loss = None
+        if targets is not None:
+            if targets.shape != idx.shape or last_only:
+                raise InputError(tr(
+                    "targets must have the same shape as idx {shape}, got {got} (and last_only "
+                    "must be False).", shape=tuple(idx.shape), got=tuple(targets.shape)))
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+        return logits, loss
+
+    def hidden_states(self, idx: Tensor, *, cache: KVCache | None = None) -> Tensor:
+        """The final hidden states, after ``ln_f``: token ids ``(B, T)`` -> ``(B, T, C)``.
+
+        Everything but the head: embeddings, the blocks, the final LayerNorm. ``forward``
+        applies the tied head to it; training's ``PresentTokensLoss`` applies a head over
+        fewer tokens. cache: as in ``forward`` (read from and appended to).
+        Raises ``InputError`` for ids that are not ``(B, T)`` integers in the vocabulary,
+        or more tokens than the context (or cache) holds.
+        """
         start = cache.length if cache is not None else 0
         self._check_input(idx, start, cache)
         B, T = idx.shape
@@ -200,52 +223,37 @@ class GPT2(nn.Module):
             x = block(x, cache, layer)
         if cache is not None:
             cache.length += T
-        x = self.ln_f(x)
-        if last_only:
-            x = x[:, -1:, :]
-        logits = F.linear(x, self.wte.weight)  # tied head: (B, T, vocab_size)
-        loss = None
-        if targets is not None:
-            if targets.shape != idx.shape or last_only:
-                raise InputError(
-                    f"targets must have the same shape as idx {tuple(idx.shape)}, "
-                    f"got {tuple(targets.shape)} (and last_only must be False)."
-                )
-            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
-        return logits, loss
+        return self.ln_f(x)
 
     def _check_input(self, idx: Tensor, start: int, cache: KVCache | None) -> None:
         cfg = self.config
         if not isinstance(idx, Tensor) or idx.dtype not in (torch.int64, torch.int32):
-            raise InputError(
-                "idx must be a tensor of integer token ids (torch.long), shape (B, T); "
-                f"got {type(idx).__name__}"
-                + (f" of dtype {idx.dtype}" if isinstance(idx, Tensor) else "")
-                + ". Try torch.tensor([ids], dtype=torch.long)."
-            )
+            kind = f"{type(idx).__name__} (dtype {idx.dtype})" if isinstance(idx, Tensor) \
+                else type(idx).__name__
+            raise InputError(tr(
+                "idx must be a tensor of integer token ids (torch.long), shape (B, T); got "
+                "{kind}. Try torch.tensor([ids], dtype=torch.long).", kind=kind))
         if idx.dim() != 2 or idx.size(1) == 0:
-            raise InputError(
-                f"idx must have shape (B, T) with T >= 1, got {tuple(idx.shape)}. "
-                "For one sequence of ids use idx.unsqueeze(0)."
-            )
+            raise InputError(tr(
+                "idx must have shape (B, T) with T >= 1, got {shape}. For one sequence of ids "
+                "use idx.unsqueeze(0).", shape=tuple(idx.shape)))
         lo, hi = int(idx.min()), int(idx.max())
         if lo < 0 or hi >= cfg.vocab_size:
             bad = lo if lo < 0 else hi
-            raise InputError(
-                f"token id {bad} is outside the vocabulary: ids must be in 0..{cfg.vocab_size - 1}."
-            )
+            raise InputError(tr(
+                "token id {bad} is outside the vocabulary: ids must be in 0..{last}.",
+                bad=bad, last=cfg.vocab_size - 1))
         end = start + idx.size(1)
         limit = cfg.n_positions if cache is None else min(cfg.n_positions, cache.max_len)
         if end > limit:
-            what = "context length (n_positions)" if limit == cfg.n_positions else "cache size"
-            raise InputError(
-                f"{end} tokens do not fit: the {what} is {limit}. "
-                "Keep only the last tokens, e.g. idx[:, -n_positions:]."
-            )
+            what = tr("context length (n_positions)") if limit == cfg.n_positions \
+                else tr("cache size")
+            raise InputError(tr(
+                "{end} tokens do not fit: the {what} is {limit}. Keep only the last tokens, "
+                "e.g. idx[:, -n_positions:].", end=end, what=what, limit=limit))
         if cache is not None and cache.keys[0].size(0) != idx.size(0):
-            raise InputError(
-                f"the cache was made for batch size {cache.keys[0].size(0)}, idx has {idx.size(0)}."
-            )
+            raise InputError(tr("the cache was made for batch size {cached}, idx has {batch}.",
+                                cached=cache.keys[0].size(0), batch=idx.size(0)))
 
     def num_parameters(self) -> int:
         """Count every weight once (the tied head adds none): 124,439,808 for ``gpt2``."""

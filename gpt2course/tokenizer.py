@@ -35,6 +35,7 @@ from .bpe import (
     train_merges,
 )
 from .errors import InputError
+from .i18n import tr
 from .vocab import gpt2_encoding
 
 __all__ = ["BPETokenizer", "GPT2_SPLIT_PATTERN"]
@@ -98,13 +99,13 @@ class BPETokenizer:
         names = list(self.special_tokens)
         smallest = 256 + len(names)
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
-            raise InputError(f"vocab_size must be a whole number, not {vocab_size!r}.")
+            raise InputError(tr("vocab_size must be a whole number, not {value!r}.",
+                                value=vocab_size))
         if vocab_size < smallest:
-            raise InputError(
-                f"vocab_size must be at least {smallest}: 256 single bytes"
-                + (f" and {len(names)} special tokens" if names else "")
-                + f" come first. You asked for {vocab_size}."
-            )
+            raise InputError(tr(
+                "vocab_size must be at least {smallest}: 256 single bytes and {count} special "
+                "tokens come first. You asked for {value}.", smallest=smallest,
+                count=len(names), value=vocab_size))
         merges = train_merges(text, vocab_size - smallest, self.pattern, names)
         first = 256 + len(merges)  # special tokens come right after the merged tokens
         specials = {name: first + i for i, name in enumerate(names)}
@@ -115,7 +116,8 @@ class BPETokenizer:
     def from_tiktoken(cls, name: str = "gpt2") -> BPETokenizer:
         """Build the tokenizer from tiktoken's table, so ids match tiktoken exactly."""
         if name != "gpt2":
-            raise InputError(f"Only the 'gpt2' encoding is supported, not {name!r}.")
+            raise InputError(tr("Only the 'gpt2' encoding is supported, not {name!r}.",
+                                name=name))
         enc = gpt2_encoding()  # may download GPT-2's files the first time
         byte_ids, merges = recover_merges(enc._mergeable_ranks)
         tok = cls(
@@ -156,12 +158,11 @@ class BPETokenizer:
         allowed = self._allowed_special(allowed_special)
         for name in self.special_tokens.keys() - allowed:
             if name in text:
-                raise InputError(
-                    f"The text contains the special token {name!r}, which is not allowed. "
-                    f"To encode it as its one special id, pass allowed_special={{{name!r}}} "
+                raise InputError(tr(
+                    "The text contains the special token {name!r}, which is not allowed. "
+                    "To encode it as its one special id, pass allowed_special={{{name!r}}} "
                     "(or allowed_special='all'). To encode it as ordinary text, "
-                    "use encode_ordinary(text)."
-                )
+                    "use encode_ordinary(text).", name=name))
         ids: list[int] = []
         for piece in split_special(text, allowed):
             if piece in allowed:
@@ -206,12 +207,12 @@ class BPETokenizer:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as err:
-            raise InputError(f"Could not read the tokenizer file {path}: {err}") from None
+            raise InputError(tr("Could not read the tokenizer file {path}: {error}",
+                                path=path, error=err)) from None
         if not lines or lines[0] != FILE_HEADER:
-            raise InputError(
-                f"{path} is not a tokenizer file written by BPETokenizer.save "
-                f"(its first line should be {FILE_HEADER!r})."
-            )
+            raise InputError(tr(
+                "{path} is not a tokenizer file written by BPETokenizer.save (its first line "
+                "should be {header!r}).", path=path, header=FILE_HEADER))
         fields: dict[str, object] = {}  # the pattern and the byte ids
         special_ids: dict[str, int] = {}
         merges: dict[Pair, int] = {}
@@ -221,7 +222,7 @@ class BPETokenizer:
                 if key == "pattern":
                     fields["pattern"] = json.loads(value)
                     if not isinstance(fields["pattern"], (str, type(None))):
-                        raise ValueError("the pattern must be a JSON string or null")
+                        raise ValueError(tr("the pattern must be a JSON string or null"))
                 elif key == "bytes":
                     fields["bytes"] = [int(word) for word in value.split()]
                 elif key == "special":
@@ -230,21 +231,23 @@ class BPETokenizer:
                 elif key == "merge":
                     a, b, new_id = (int(word) for word in value.split("#")[0].split())
                     if (a, b) in merges:
-                        raise ValueError(f"the pair ({a}, {b}) is merged twice")
+                        raise ValueError(tr("the pair ({a}, {b}) is merged twice", a=a, b=b))
                     merges[(a, b)] = new_id
                 elif line.strip():
-                    raise ValueError(f"unknown line kind {key!r}")
+                    raise ValueError(tr("unknown line kind {key!r}", key=key))
             except ValueError as err:
-                raise InputError(f"{path}, line {number}: cannot read {line!r} ({err}).") from None
+                raise InputError(tr("{path}, line {number}: cannot read {line!r} ({error}).",
+                                    path=path, number=number, line=line, error=err)) from None
         missing = [key for key in ("pattern", "bytes") if key not in fields]
         if missing:
-            raise InputError(f"{path} is damaged: it has no {' or '.join(missing)} line.")
+            raise InputError(tr("{path} is damaged: it has no {missing} line.", path=path,
+                                missing=" / ".join(missing)))
         try:
             return cls(
                 fields["pattern"], merges=merges, byte_ids=fields["bytes"], special_ids=special_ids
             )
         except InputError as err:
-            raise InputError(f"{path} is damaged: {err}") from None
+            raise InputError(tr("{path} is damaged: {error}", path=path, error=err)) from None
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -265,35 +268,32 @@ class BPETokenizer:
         if allowed_special == "all":
             return self.special_tokens.keys()
         if isinstance(allowed_special, str) or not isinstance(allowed_special, Set):
-            raise InputError(
+            raise InputError(tr(
                 "allowed_special must be 'all' or a set of special tokens such as "
-                f"{{'<|endoftext|>'}}, not {allowed_special!r}."
-            )
+                "{{'<|endoftext|>'}}, not {value!r}.", value=allowed_special))
         unknown = set(allowed_special) - self.special_tokens.keys()
         if unknown:
-            known = sorted(self.special_tokens) or "none"
-            raise InputError(
-                f"allowed_special names tokens this tokenizer does not have: {sorted(unknown)}. "
-                f"Its special tokens are: {known}."
-            )
+            known = sorted(self.special_tokens) or "-"
+            raise InputError(tr(
+                "allowed_special names tokens this tokenizer does not have: {unknown}. "
+                "Its special tokens are: {known}.", unknown=sorted(unknown), known=known))
         return allowed_special
 
     def _check_decode_ids(self, ids: Iterable[int]) -> list[int]:
         if isinstance(ids, (str, bytes)):
-            raise InputError(f"decode takes a list of token ids, not {type(ids).__name__}.")
+            raise InputError(tr("decode takes a list of token ids, not {kind}.",
+                                kind=type(ids).__name__))
         try:
             ids = [operator.index(i) for i in ids]  # also accepts numpy and torch integers
         except TypeError:
-            raise InputError(
-                "decode takes a list of whole-number token ids, "
-                f"got {type(ids).__name__} {ids!r:.80}."
-            ) from None
+            raise InputError(tr(
+                "decode takes a list of whole-number token ids, got {kind} {value}.",
+                kind=type(ids).__name__, value=repr(ids)[:80])) from None
         bad = [i for i in ids if i not in self.vocab and i not in self._id_to_special]
         if bad:
-            raise InputError(
-                f"Token id {bad[0]} is not in this tokenizer's vocabulary "
-                f"(ids go from 0 to {self.vocab_size - 1})."
-            )
+            raise InputError(tr(
+                "Token id {bad} is not in this tokenizer's vocabulary (ids go from 0 to {last}).",
+                bad=bad[0], last=self.vocab_size - 1))
         return ids
 
 
@@ -302,26 +302,29 @@ def _check_tables(
 ) -> None:
     """Make sure every id means one thing, so that decode(encode(text)) == text."""
     if len(byte_ids) != 256 or len(set(byte_ids)) != 256:
-        raise InputError(f"there must be 256 different byte ids, found {len(set(byte_ids))}")
+        raise InputError(tr("there must be 256 different byte ids, found {count}",
+                            count=len(set(byte_ids))))
     known = set(byte_ids)
     last = -1
     for (a, b), new_id in merges.items():
         if a not in known or b not in known:
-            raise InputError(f"merge ({a}, {b}) uses an id that no earlier token has")
+            raise InputError(tr("merge ({a}, {b}) uses an id that no earlier token has",
+                                a=a, b=b))
         if new_id in known or new_id <= last:
             # Encoding takes the smallest new id as the lowest rank, so ids must grow.
-            raise InputError(f"merge ({a}, {b}) -> {new_id}: new ids must be unused and growing")
+            raise InputError(tr("merge ({a}, {b}) -> {new_id}: new ids must be unused and "
+                                "growing", a=a, b=b, new_id=new_id))
         known.add(new_id)
         last = new_id
     for name, i in special_ids.items():
         if i in known:
-            raise InputError(f"special token {name!r} has id {i}, which is already used")
+            raise InputError(tr("special token {name!r} has id {id}, which is already used",
+                                name=name, id=i))
         known.add(i)
 
 
 def _require_str(text: object, what: str) -> None:
     if not isinstance(text, str):
-        raise InputError(
-            f"{what} takes a str, not {type(text).__name__}. "
-            "To encode bytes, decode them to text first: data.decode('utf-8')."
-        )
+        raise InputError(tr(
+            "{what} takes a str, not {kind}. To encode bytes, decode them to text first: "
+            "data.decode('utf-8').", what=what, kind=type(text).__name__))

@@ -147,6 +147,37 @@ def test_grading_and_course_commands_bad_values(files, tmp_path, capsys, argv, m
     assert message in _one_line(err)  # (download prints progress to stdout, errors to stderr)
 
 
+TRAIN_CASES = [
+    (["--steps", "-5"], "TrainConfig.steps must be a whole number >= 1"),
+    (["--steps", "ten"], "argument --steps: invalid int value"),
+    (["--lr", "nan"], "lr must be a finite number > 0"),
+    (["--lr=-1e-3"], "lr must be a finite number > 0"),
+    (["--val-fraction", "1.5"], "val_fraction must be between 0 and 1"),
+    (["--dropout", "nan"], "dropout must be in [0, 1)"),
+    (["--grad-clip", "inf"], "grad_clip must be a finite number >= 0"),
+    (["--n-embd", "30"], "must divide evenly"),
+    (["--device", "tpu"], "device must be 'auto', 'cpu', 'cuda' or 'cuda:N'"),
+    (["--block-size", "400000"], "one window needs block_size + 1"),
+    (["--out", "{root}/text.txt"], "is a file, not a folder"),
+    (["--seed", "-3"], "seed must be a whole number >= 0"),
+]
+
+
+@pytest.mark.parametrize("args, message", TRAIN_CASES)
+def test_train_script_bad_values(files, capsys, args, message):
+    from gpt2course.train_cli import main as train_main
+
+    argv = [a.format(root=files["root"]) for a in args]
+    try:
+        code = train_main([*argv, "--steps", "1", "--no-progress"] if "--steps" not in argv
+                          else [*argv, "--no-progress"])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    line = _one_line(capsys.readouterr().err)
+    assert line.startswith("python -m gpt2course.train: ") and message in line
+
+
 def test_a_bug_is_one_line_with_a_report_hint(monkeypatch, capsys):
     import gpt2course.generate_cli as generate_cli
 
