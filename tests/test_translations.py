@@ -189,7 +189,10 @@ def test_translated_notebook_refuses_an_incomplete_translation():
 
 def test_the_repository_translations_are_clean():
     # Every translation file the course has matches its English notebook.
-    lessons = [x for x in find_lessons(ROOT / "solutions") if x.translation.exists()]
+    # The Chinese edition is complete: every lesson has its translation and its notebook.
+    lessons = find_lessons(ROOT / "solutions")
+    assert all(x.translation.exists() for x in lessons), "a lesson has no .zh.yaml"
+    assert all((ROOT / "solutions" / "zh" / x.name).exists() for x in lessons)
     wrong = {x.name: [(p.kind, p.cell_id, p.detail) for p in x.status()] for x in lessons}
     assert not any(wrong.values()), wrong
     assert stale_translations(ROOT / "solutions") == []
