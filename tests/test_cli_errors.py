@@ -120,7 +120,7 @@ def _lesson_copy(tmp_path: Path) -> Path:
     (["doctor", "--fix-everything"], "unrecognized arguments"),
     (["assign", "{root}/nothing", "{root}/out"], "is not a folder of solution notebooks"),
     (["assign", "{root}/empty", "{root}/out", "--check"], "holds no .ipynb files"),
-    (["check", "{root}/nothing.ipynb", "--lessons", LESSONS], "cannot read it"),
+    (["check", "{root}/nothing.ipynb", "--lessons", LESSONS], "cannot be graded"),
     (["check", "{root}/notebook.ipynb", "--lessons", LESSONS], "not a Jupyter notebook"),
     (["check", "{root}/notebook.ipynb", "--lessons", "{root}/empty"], "no lesson notebooks"),
     (["grade", "{root}/nothing", "--lessons", LESSONS], "does not exist"),

@@ -502,7 +502,7 @@ def test_grader_refuses_fused_attention(tmp_path):
              "    import torch.nn.functional as F\n"
              "    return F.scaled_dot_product_attention(q, k, v, is_causal=True)\n")
     got = _grade(submission(tmp_path / "03.ipynb", **{"03_attention": cheat}))
-    assert got["03.attention"][0] == 0.0 and "not allowed" in got["03.attention"][1]
+    assert got["03.attention"][0] == 0.0 and "does not allow" in got["03.attention"][1]
     assert got["03.causal_mask"][0] == 1.0
 
 

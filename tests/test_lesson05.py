@@ -397,6 +397,10 @@ def test_grader_scores_lesson_05(tmp_path):
     assert all(s == 0 for s, _ in empty.values())
     post_ln = _grade(submission(tmp_path / "post.ipynb", filled=True, **{
         "05_Block": BLOCK_INIT + BLOCK_BUGS["post-LN"][0]}))
-    assert post_ln["05.Block"][0] == 0 and post_ln["05.MyGPT2"][0] == 0
+    # One bug costs one exercise: MyGPT2 is right with a correct Block, keeps its points,
+    # and its feedback names Block as what breaks it.
+    assert post_ln["05.Block"][0] == 0
+    assert post_ln["05.MyGPT2"][0] == by_id("05.MyGPT2").points
+    assert "your Block is what breaks it" in post_ln["05.MyGPT2"][1]
     assert post_ln["05.layer_norm"][0] == 2
     assert "Likely bug: the block is post-LN" in post_ln["05.Block"][1]
