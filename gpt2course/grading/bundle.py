@@ -21,7 +21,9 @@ PACKAGE = Path(__file__).resolve().parents[1]
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once on Gradescope's image: install the course package and its dependencies.
 set -euo pipefail
-apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv
+# bubblewrap: the grading sandbox (the grader falls back, with a warning, where the
+# container may not create namespaces).
+apt-get update -q && apt-get install -y -q python3 python3-pip python3-venv bubblewrap
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --quiet /autograder/source
 """
