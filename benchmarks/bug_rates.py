@@ -11,6 +11,13 @@ prints caught and named rates per lesson.
                                                    # git archive COMMIT | tar -x -C DIR)
 
 Bugs whose test cannot even be collected against an older package count as not caught.
+
+    python benchmarks/bug_rates.py --set new       # the second catalog, benchmarks/bugs/:
+                                                   # bugs written apart from the suites,
+                                                   # through check and the grader's cases
+
+For the new set a bug is NAMED when its "Likely bug:" line matches the bug's own words
+(``Bug.words``), not merely when some diagnosis is shown.
 """
 
 from __future__ import annotations
@@ -73,6 +80,45 @@ def rates(rows: list[dict], tried: collections.Counter) -> dict[str, tuple[int, 
     return {n: tuple(found[n]) for n in LESSONS}
 
 
+def run_new(before: Path | None) -> list[dict]:
+    """One row per bug of the new catalog (``benchmarks/bugs``), with ``before``'s package
+    (a checkout) or this one's."""
+    package = before if before is not None else ROOT
+    env = {**os.environ, "GPT2COURSE_LANG": "en",
+           "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "bugs.run", "--json"], cwd=ROOT / "benchmarks",
+                          env=env, capture_output=True, text=True, check=False)
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def new_rates(rows: list[dict], step: str) -> dict[str, tuple[int, int, int]]:
+    """lesson -> (bugs, caught, named) of ``step`` ("check" or "grade")."""
+    found: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        found[row["lesson"]][0] += 1
+        found[row["lesson"]][1] += row[step]["caught"]
+        found[row["lesson"]][2] += row[step]["named"]
+    return {n: tuple(found[n]) for n in LESSONS}
+
+
+def print_new(before: Path | None) -> None:
+    now = run_new(None)
+    old = run_new(before) if before else None
+    print("lesson  bugs  check: caught  named   grade: caught  named"
+          + ("   (before, grade: caught  named)" if old else ""))
+    tables = [new_rates(now, "check"), new_rates(now, "grade")]
+    if old:
+        tables.append(new_rates(old, "grade"))
+    for lesson in [*LESSONS, "all"]:
+        cells = [t[lesson] if lesson != "all" else tuple(sum(v[i] for v in t.values())
+                                                          for i in range(3)) for t in tables]
+        n = cells[0][0]
+        line = f"  {lesson:>3} {n:5d}"
+        for _, caught, named in cells:
+            line += f"         {_pct(caught, n):>6}  {_pct(named, n):>5}"
+        print(line)
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{part / max(whole, 1):.0%}"
 
@@ -82,7 +128,12 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="another checkout (e.g. git worktree add DIR COMMIT) whose "
                              "gpt2course to run the same tests against")
+    parser.add_argument("--set", choices=("tests", "new"), default="tests",
+                        help="tests: the lesson suites' bugs; new: the catalog in benchmarks/bugs")
     args = parser.parse_args()
+    if args.set == "new":
+        print_new(args.before)
+        return
     now = run(None)
     tried = collections.Counter(row["test"] for row in now)
     after = rates(now, tried)

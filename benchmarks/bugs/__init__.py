@@ -1,0 +1,41 @@
+"""A second catalog of realistic learner bugs, written apart from the lesson suites'.
+
+Each ``Bug`` is a learner's cell as they might hand it in: ``source`` replaces the solution
+notebook's cell ``cell`` (the rest of the notebook stays correct), and ``function`` is what
+``check`` is then called on. ``words`` is a regular expression (case-insensitive) that a
+feedback naming this bug in plain words matches: the bug counts as NAMED when the verdict
+fails and its feedback matches it: the "Likely bug:" line or a hint, not the lines every
+failure has (which case, the shapes, how many values are off) nor the learner's own error
+text (``run.feedback``).
+
+These bugs were written from how learners get GPT-2, minbpe and nanoGPT wrong, without
+looking at the lessons' own bug lists, so that they measure what the checks catch on bugs
+nobody tuned them for. ``benchmarks/bug_rates.py --set new`` runs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bug:
+    """One learner bug: the cell ``cell`` of lesson ``lesson`` replaced by ``source``."""
+
+    lesson: str
+    name: str
+    cell: str
+    function: str
+    source: str
+    words: str
+
+
+def catalog() -> tuple[Bug, ...]:
+    """Every bug of the new set, lesson by lesson."""
+    from . import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+
+    found = [bug for module in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06)
+             for bug in module.BUGS]
+    names = [b.name for b in found]
+    assert len(names) == len(set(names)), "bug names must be unique"
+    return tuple(found)
