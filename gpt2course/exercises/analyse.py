@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..i18n import tr
+from .analyse_kinds import KIND_ANALYSERS
 
 Analyser = Callable[[Any, Any, dict[str, Any]], "str | None"]
 RTOL, ATOL = 1e-4, 1e-5
@@ -358,5 +359,6 @@ def localised(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
 ANALYSERS: tuple[Analyser, ...] = (
     dtype_only, shape_only, unchanged_input, overflow_on_large_inputs, not_normalised,
     constant_factor, missing_bias, permuted_axes, shifted_by_one, reordered_along_axis,
+    *KIND_ANALYSERS,  # analyse_kinds.py: sorted values, broadcasts, offsets, parts, lengths
     wrong_layout, localised, sequence_items,
 )
