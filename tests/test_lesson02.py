@@ -205,3 +205,38 @@ def test_grader_refuses_f_embedding(tmp_path):
     assert "F.embedding" in refused and "does not allow" in refused
     later = next(e.message for e in result.exercises if e.id == "02.input_embedding")
     assert "your token_embedding is what breaks it" in later
+
+
+# --- more bugs, from the second bug catalog (benchmarks/bugs) --------------------------------
+
+
+def test_positions_added_to_the_ids_before_the_lookup_are_named():
+    @learner("input_embedding")
+    def ids_plus_positions(idx, wte, wpe):
+        return wte[idx + torch.arange(idx.shape[1])]
+
+    fails_with(ids_plus_positions, "the positions are added to the token ids before")
+
+
+def test_one_hot_scattered_along_the_time_axis_is_named():
+    @learner("one_hot_ids")
+    def scattered(idx, vocab_size):
+        return torch.zeros(*idx.shape, vocab_size).scatter(1, idx[..., None], 1.0)
+
+    fails_with(scattered, "the 1s are scattered along the wrong dimension")
+
+
+def test_one_hot_scattered_along_the_last_axis_passes():
+    @learner("one_hot_ids")
+    def scattered(idx, vocab_size):
+        return torch.zeros(*idx.shape, vocab_size).scatter(-1, idx[..., None], 1.0)
+
+    assert passes(scattered)
+
+
+def test_positions_broadcast_against_the_batch_axis_are_named():
+    @learner("input_embedding")
+    def misaligned(idx, wte, wpe):
+        return wte[idx] + wpe[: idx.shape[1]].unsqueeze(1)
+
+    fails_with(misaligned, "were broadcast into a bigger result")

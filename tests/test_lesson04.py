@@ -45,6 +45,10 @@ def test_solution_passes_public_and_hidden_cases(exercise, seed):
      "the constant inside tanh is wrong"),
     ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**2)))",
      "the cubic term uses x**2"),
+    ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x) + 0.044715 * x**3)",
+     "a bracket is misplaced"),
+    ("return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x + 0.044715 * x**3))",
+     "a bracket is misplaced"),
 ])
 def test_gelu_bugs_are_named(body, diagnosis):
     cell = f"def gelu(x):\n    {body}\n"
@@ -88,6 +92,10 @@ MLP_HEAD = "def mlp(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):\n"
      "there is no GELU between the two layers"),
     ("    return gelu((x @ c_fc_weight.T + c_fc_bias) @ c_proj_weight.T + c_proj_bias)\n",
      "GELU comes after c_proj instead of between the layers"),
+    ("    return gelu(x @ c_fc_weight.T) @ c_proj_weight.T + c_proj_bias\n",
+     "c_fc_bias is not added"),
+    ("    return (gelu(x @ c_fc_weight.T) + c_fc_bias) @ c_proj_weight.T + c_proj_bias\n",
+     "c_fc_bias is added after GELU"),
 ])
 def test_mlp_bugs_are_named(body, diagnosis):
     assert_diagnosed("mlp", diagnosis, **{"04_mlp": MLP_HEAD + body})

@@ -112,6 +112,23 @@ LN = "def layer_norm(x, weight, bias, eps=1e-5):\n    mean = x.mean(-1, keepdim=
     ("    mean, var = x.mean(), x.var(unbiased=False)\n"
      "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n",
      "the mean and variance are"),
+    ("    mean = x.mean(0, keepdim=True)\n    var = x.var(0, unbiased=False, keepdim=True)\n"
+     "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n",
+     "the mean and variance are taken along the wrong axis"),
+    ("    mean = x.mean(1, keepdim=True)\n    var = ((x - mean) ** 2).mean(1, keepdim=True)\n"
+     "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n",
+     "the mean and variance are taken along the wrong axis"),
+    ("    var = x.var(-1, unbiased=False, keepdim=True)\n"
+     "    return (x - mean) / (var + eps) * weight + bias\n",
+     "x - mean is divided by the variance"),
+    ("    var = x.var(-1, unbiased=False, keepdim=True)\n"
+     "    return (x - mean) / torch.sqrt(var + eps) + bias\n", "weight is not applied"),
+    ("    var = x.var(-1, unbiased=False, keepdim=True)\n"
+     "    return (x - mean) / torch.sqrt(var + eps) * (weight + bias)\n",
+     "bias is added to weight"),
+    ("    mean = x.mean(-1)\n    var = x.var(-1, unbiased=False)\n"
+     "    return (x - mean) / torch.sqrt(var + eps) * weight + bias\n",
+     "the mean or variance lost its last axis"),
 ])
 def test_layer_norm_bugs_are_named(body, diagnosis):
     assert_diagnosed("layer_norm", diagnosis, **{"05_layer_norm": LN + body})
@@ -202,6 +219,11 @@ BLOCK_BUGS = {
                   "the MLP runs before attention"),
     "parallel": ("        return x + self.attn(self.ln_1(x)) + self.mlp(self.ln_2(x))\n",
                  "attention and the MLP both read the same x"),
+    "ln_1 twice": ("        x = x + self.attn(self.ln_1(x))\n"
+                   "        return x + self.mlp(self.ln_1(x))\n", "ln_1 is used twice"),
+    "residual from the normalised x": ("        h = self.ln_1(x)\n        x = h + self.attn(h)\n"
+                                       "        h = self.ln_2(x)\n        return h + self.mlp(h)\n",
+                                       "the residual adds the normalised x"),
 }
 
 
@@ -274,6 +296,8 @@ COUNT_HEAD = ("def count_parameters(vocab_size, n_positions, n_embd, n_layer, n_
      "the position embeddings"),
     ("    return V * C + P * C + n_layer * (4 * C + 6 * C * C + 6 * C) + 2 * C\n",
      "the MLP's hidden layer"),
+    ("    return V * C + P * C + n_layer * (2 * C + 12 * C * C + 9 * C) + 2 * C\n",
+     "each block has one LayerNorm"),
 ])
 def test_counting_bugs_are_named(body, diagnosis):
     assert_diagnosed("count_parameters", diagnosis, **{"05_count_parameters": COUNT_HEAD + body})
@@ -324,6 +348,15 @@ MODEL_BUGS = {
     "probabilities": (MODEL_INIT + EMBED + STACK
                       + "        return (self.ln_f(x) @ self.wte.weight.T).softmax(-1)\n",
                       "the model returns probabilities"),
+    "positions from 1": (MODEL_INIT
+                         + "        x = self.wte(idx) + self.wpe(torch.arange(1, T + 1))\n"
+                         + STACK + HEAD, "the positions start at 1"),
+    "ln_f after every block": (MODEL_INIT + EMBED + "        for block in self.h:\n"
+                               "            x = self.ln_f(block(x))\n"
+                               "        return x @ self.wte.weight.T\n",
+                               "ln_f runs after every block"),
+    "no head": (MODEL_INIT + EMBED + STACK + "        return self.ln_f(x)\n",
+                "the head is missing"),
 }
 
 

@@ -45,6 +45,10 @@ def _one_hot_shifted(idx: Tensor, vocab_size: int) -> Tensor:
     return (idx[..., None] == torch.arange(1, vocab_size + 1)).float()
 
 
+def _one_hot_scattered_on_time(idx: Tensor, vocab_size: int) -> Tensor:
+    return torch.zeros(*idx.shape, vocab_size).scatter(1, idx[..., None], 1.0)
+
+
 ONE_HOT = Exercise(
     id="02.one_hot_ids",
     function="one_hot_ids",
@@ -66,6 +70,9 @@ ONE_HOT = Exercise(
         Diagnosis(N_("the one-hot vectors are laid out along the wrong axis: the new axis of "
                      "size vocab_size goes last, (B, T) -> (B, T, vocab_size)."),
                   lambda idx, vocab_size: _reference_one_hot(idx, vocab_size).movedim(-1, 0)),
+        Diagnosis(N_("the 1s are scattered along the wrong dimension: the one-hot axis is the "
+                     "last one, so scatter along dim=-1 (scatter(-1, idx[..., None], 1.0))."),
+                  _one_hot_scattered_on_time),
     ),
     forbidden_functions=("torch.nn.functional.one_hot", "torch._C._nn.one_hot"),
 )
@@ -162,6 +169,10 @@ def _positions_from_one(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wte[idx] + wpe[torch.arange(1, T + 1) % wpe.shape[0]]
 
 
+def _ids_plus_positions(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
+    return wte[idx + torch.arange(idx.shape[1])]  # raises, as the learner's, when out of range
+
+
 def _multiplied(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wte[idx] * wpe[torch.arange(idx.shape[1])]
 
@@ -191,6 +202,10 @@ INPUT_EMBEDDING = Exercise(
                   "embeddings only, so the model cannot tell word order."), _tokens_only),
         Diagnosis(N_("wpe is indexed with the token ids; it must be indexed with the positions "
                   "0, 1, ..., T-1."), _positions_from_ids),
+        Diagnosis(N_("the positions are added to the token ids before the lookup (wte[idx + "
+                     "positions]). Look up each table on its own: wte[idx] for the tokens, "
+                     "wpe[positions] for the positions, then add the two vectors."),
+                  _ids_plus_positions),
         Diagnosis(N_("positions start at 1; the first token is position 0 "
                      "(use torch.arange(T))."),
                   _positions_from_one),

@@ -64,6 +64,19 @@ def _gelu_with(*, half: float = 0.5, root: float = math.sqrt(2 / math.pi), power
     return gelu
 
 
+def _cube_outside_tanh(x: Tensor) -> Tensor:
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x) + 0.044715 * x**3)
+
+
+def _cube_outside_root(x: Tensor) -> Tensor:
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * x + 0.044715 * x**3))
+
+
+GELU_BRACKETS = N_("a bracket is misplaced: 0.044715 * x**3 is added to x, and that sum is "
+                   "multiplied by sqrt(2 / pi), all inside tanh: "
+                   "tanh(sqrt(2 / pi) * (x + 0.044715 * x**3)).")
+
+
 def _identity(x: Tensor) -> Tensor:
     return x
 
@@ -93,6 +106,8 @@ GELU = Exercise(
                      "(math.sqrt(2 / math.pi))."), _gelu_with(root=math.sqrt(2 * math.pi))),
         Diagnosis(N_("the cubic term uses x**2; it is 0.044715 * x**3."), _gelu_with(power=2)),
         Diagnosis(N_("this returns x unchanged: apply the GELU formula."), _identity),
+        Diagnosis(GELU_BRACKETS, _cube_outside_tanh),
+        Diagnosis(GELU_BRACKETS, _cube_outside_root),
     ),
     forbidden_functions=("torch.nn.functional.gelu", "torch._C._nn.gelu"),
 )
@@ -126,11 +141,14 @@ def _mlp_cases(seed: int | None) -> list[Case]:
 
 
 def _mlp_with(activation, *, second_projection: bool = True, biases: bool = True,
-              gelu_at_end: bool = False):
-    """The MLP with one thing changed: how the diagnoses are built."""
+              gelu_at_end: bool = False, fc_bias: str = "inside"):
+    """The MLP with one thing changed: how the diagnoses are built. fc_bias: where c_fc's
+    bias goes: "inside" GELU (right), "after" it, or "none"."""
 
     def mlp(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):
-        h = activation(F.linear(x, c_fc_weight, c_fc_bias if biases else None))
+        inside = biases and fc_bias == "inside"
+        h = activation(F.linear(x, c_fc_weight, c_fc_bias if inside else None))
+        h = h + c_fc_bias if fc_bias == "after" else h
         if not second_projection:
             return h
         out = F.linear(h, c_proj_weight, c_proj_bias if biases else None)
@@ -180,6 +198,12 @@ MLP_FUNCTION = Exercise(
         Diagnosis(MISSING_GELU, _mlp_with(_identity)),
         Diagnosis(N_("GELU comes after c_proj instead of between the layers: "
                      "c_proj(gelu(c_fc(x)))."), _gelu_last),
+        Diagnosis(N_("c_fc_bias is not added: the first layer is x @ c_fc_weight.T + c_fc_bias, "
+                     "and GELU comes after that sum."),
+                  _mlp_with(_reference_gelu, fc_bias="none")),
+        Diagnosis(N_("c_fc_bias is added after GELU; it belongs inside, before it: "
+                     "gelu(x @ c_fc_weight.T + c_fc_bias)."),
+                  _mlp_with(_reference_gelu, fc_bias="after")),
     ),
     error_hints=((("cannot be multiplied", LAYOUT_HINT),)),
 )

@@ -4,12 +4,12 @@ The reference is imported inside functions only: this module is also loaded by t
 registry in processes where ``gpt2course.model`` must stay unimported.
 
 Diagnoses are small functional versions of GPT-2 with one bug each (``_ln``, ``_block``,
-``_gpt2`` take switches). A test checks that with no switch set they equal the reference.
+``_count``, ``_gpt2`` of ``lesson05_variants`` take switches). A test checks that with no
+switch set they equal the reference.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,30 +20,16 @@ from torch import Tensor
 from ..i18n import N_, tr
 from .core import Case, Diagnosis, Exercise, Mismatch, close, exact
 from .core import gen as _gen
+from .lesson05_variants import EPS, _block, _count, _gpt2, _ln
 
 if TYPE_CHECKING:
     from ..config import GPT2Config
 
-EPS = 1e-5  # GPT-2's layer_norm_epsilon
 NO_LAYER_NORM = ("torch.nn.functional.layer_norm", "torch.layer_norm", "torch.native_layer_norm")
 
 
 
 # --- LayerNorm as a function ------------------------------------------------------------------
-
-
-def _ln(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS, *, unbiased: bool = False,
-        eps_outside: bool = False, centre: bool = True, affine: bool = True,
-        bias_first: bool = False, whole_tensor: bool = False) -> Tensor:
-    """LayerNorm over the last dimension, with switches that each add one known bug."""
-    dims = tuple(range(x.dim())) if whole_tensor else (-1,)
-    mean = x.mean(dims, keepdim=True)
-    var = x.var(dims, keepdim=True, correction=1 if unbiased else 0)
-    top = x - mean if centre else x
-    y = top / (var.sqrt() + eps) if eps_outside else top / torch.sqrt(var + eps)
-    if not affine:
-        return y
-    return (y + bias) * weight if bias_first else y * weight + bias
 
 
 def _ln_with(**bug: Any) -> Callable[..., Tensor]:
@@ -90,6 +76,8 @@ def _layer_norm_cases(seed: int | None) -> list[Case]:
 
 LN_EPS_IGNORED = N_("the eps argument is ignored: a fixed 1e-5 is used. Use the eps the "
                     "function is given (1e-5 is only its default).")
+LN_WRONG_DIM = N_("the mean and variance are taken along the wrong axis: LayerNorm normalises "
+                  "each token's C numbers, the last axis: dim=-1, keepdim=True.")
 LN_BUGS = (
     Diagnosis(N_("the variance is unbiased (divided by C - 1). LayerNorm divides by C: use "
               "x.var(dim=-1, unbiased=False, keepdim=True)."), _ln_with(unbiased=True)),
@@ -109,7 +97,17 @@ LN_BUGS = (
     Diagnosis(N_("the mean and variance are taken over the whole tensor. Take them over the last "
               "dimension (C) only, one token at a time: dim=-1, keepdim=True."),
               _ln_with(whole_tensor=True)),
+    *(Diagnosis(LN_WRONG_DIM, _ln_with(dim=d)) for d in (0, 1, -2)),
+    Diagnosis(N_("x - mean is divided by the variance; divide by the standard deviation, its "
+                 "square root: (x - mean) / sqrt(var + eps)."), _ln_with(sqrt=False)),
+    Diagnosis(N_("weight is not applied: after normalising, multiply by weight, then add bias "
+                 "(y * weight + bias)."), _ln_with(scale=False)),
+    Diagnosis(N_("bias is added to weight before multiplying (y * (weight + bias)); multiply "
+                 "by weight, then add bias: y * weight + bias."), _ln_with(bias_into_weight=True)),
 )
+# Without keepdim the mean is (B, T), which does not line up with x's (B, T, C).
+LN_KEEPDIM = N_("the mean or variance lost its last axis: with keepdim=True it stays (B, T, 1) "
+                "and lines up with x (B, T, C). Use x.mean(dim=-1, keepdim=True).")
 
 LAYER_NORM = Exercise(
     id="05.layer_norm",
@@ -119,6 +117,7 @@ LAYER_NORM = Exercise(
     cases=_layer_norm_cases,
     compare=close(atol=1e-5, rtol=1e-4),
     diagnoses=LN_BUGS,
+    error_hints=(("must match the size of tensor b", LN_KEEPDIM),),
     forbidden_functions=NO_LAYER_NORM,
 )
 
@@ -181,51 +180,7 @@ LAYER_NORM_MODULE = Exercise(
 )
 
 
-# --- one block, written as plain functions (for the diagnoses) --------------------------------
-
-
-def _gelu(x: Tensor) -> Tensor:
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x**3)))
-
-
-def _attn(x: Tensor, s: dict[str, Tensor], p: str, n_head: int) -> Tensor:
-    B, T, C = x.shape
-    q, k, v = F.linear(x, s[p + "c_attn.weight"], s[p + "c_attn.bias"]).split(C, dim=2)
-    q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in (q, k, v))
-    y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-    y = y.transpose(1, 2).reshape(B, T, C)
-    return F.linear(y, s[p + "c_proj.weight"], s[p + "c_proj.bias"])
-
-
-def _mlp(x: Tensor, s: dict[str, Tensor], p: str) -> Tensor:
-    h = _gelu(F.linear(x, s[p + "c_fc.weight"], s[p + "c_fc.bias"]))
-    return F.linear(h, s[p + "c_proj.weight"], s[p + "c_proj.bias"])
-
-
-def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | None = None,
-           post_ln: bool = False, attn_residual: bool = True, mlp_residual: bool = True,
-           swap_ln: bool = False, mlp_first: bool = False, parallel: bool = False) -> Tensor:
-    """One GPT-2 block on the weights ``s[p + name]``; each switch adds one known bug."""
-    ln = ln or {}
-    n1, n2 = ("ln_2.", "ln_1.") if swap_ln else ("ln_1.", "ln_2.")
-
-    def norm(h: Tensor, name: str) -> Tensor:
-        return _ln(h, s[p + name + "weight"], s[p + name + "bias"], **ln)
-
-    def attn(h: Tensor) -> Tensor:
-        return _attn(h, s, p + "attn.", n_head)
-
-    def mlp(h: Tensor) -> Tensor:
-        return _mlp(h, s, p + "mlp.")
-
-    if parallel:
-        return x + attn(norm(x, n1)) + mlp(norm(x, n2))
-    if post_ln:
-        x = norm(x + attn(x), n1)
-        return norm(x + mlp(x), n2)
-    first, second = (mlp, attn) if mlp_first else (attn, mlp)
-    x = x + first(norm(x, n1)) if attn_residual else first(norm(x, n1))
-    return x + second(norm(x, n2)) if mlp_residual else second(norm(x, n2))
+# --- one block -------------------------------------------------------------------------------
 
 
 BLOCK_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -241,6 +196,10 @@ BLOCK_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
      {"mlp_first": True}),
     (N_("attention and the MLP both read the same x (in parallel). In GPT-2 the MLP reads x "
      "after the attention residual was added."), {"parallel": True}),
+    (N_("ln_1 is used twice: the MLP must read ln_2(x), its own LayerNorm with its own "
+        "weights."), {"one_ln": True}),
+    (N_("the residual adds the normalised x: x = x + attn(ln_1(x)) adds attention to x itself, "
+        "not to ln_1(x) (the same for the MLP with ln_2)."), {"residual_from_norm": True}),
     (N_("LayerNorm uses the unbiased variance (C - 1); it should divide by C."),
      {"ln": {"unbiased": True}}),
     (N_("LayerNorm adds eps outside the square root; it belongs inside: sqrt(var + eps)."),
@@ -313,20 +272,6 @@ BLOCK = Exercise(
 SHAPE_KEYS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")
 
 
-def _count(vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int, *,
-           untied: bool = False, biases: bool = True, layer_norms: bool = True,
-           ln_f: bool = True, wpe: bool = True, mlp_width: int = 4) -> int:
-    """GPT-2's parameter count by formula; each switch adds one known counting bug."""
-    V, P, C = vocab_size, n_positions, n_embd
-    b = 1 if biases else 0
-    ln = 2 * C if layer_norms else 0
-    attn = C * 3 * C + b * 3 * C + C * C + b * C
-    mlp = C * mlp_width * C + b * mlp_width * C + mlp_width * C * C + b * C
-    total = V * C + (P * C if wpe else 0) + n_layer * (2 * ln + attn + mlp)
-    total += ln if ln_f else 0
-    return total + (V * C if untied else 0)
-
-
 def _count_variant(**bug: Any) -> Callable[..., int]:
     def variant(**shape: int) -> int:
         return _count(**shape, **bug)
@@ -346,7 +291,9 @@ def _count_cases(seed: int | None) -> list[Case]:
         return Case(name, dict(zip(SHAPE_KEYS, (V, P, C, L, nh), strict=True)))
 
     if seed is None:
-        return [case("a tiny GPT-2: V=10, P=4, C=6, 2 layers, 2 heads", 10, 4, 6, 2, 2),
+        # P=5: then no two counting bugs miss the same number (with P=4, a missing wpe
+        # and a missing LayerNorm per block would both miss 24).
+        return [case("a tiny GPT-2: V=10, P=5, C=6, 2 layers, 2 heads", 10, 5, 6, 2, 2),
                 case("GPT-2 small (124M)", 50257, 1024, 768, 12, 12)]
     gen = _gen(seed + 3)
     C = 8 * int(torch.randint(1, 9, (1,), generator=gen))
@@ -375,29 +322,13 @@ COUNT = Exercise(
                   _count_variant(wpe=False)),
         Diagnosis(N_("the MLP's hidden layer has n_embd units here; it has 4 x n_embd."),
                   _count_variant(mlp_width=1)),
+        Diagnosis(N_("each block has one LayerNorm here; it has two, ln_1 and ln_2 "
+                     "(2 x n_embd numbers each)."), _count_variant(norms_per_block=1)),
     ),
 )
 
 
 # --- the whole model ------------------------------------------------------------------------
-
-
-def _gpt2(idx: Tensor, s: dict[str, Tensor], n_layer: int, n_head: int, *,
-          block: dict | None = None, positions: bool = True, final_ln: bool = True,
-          shared_block: int | None = None, probabilities: bool = False) -> Tensor:
-    """GPT-2's logits from a state dict; each switch adds one known bug."""
-    block = block or {}
-    T = idx.shape[1]
-    x = s["wte.weight"][idx]
-    if positions:
-        x = x + s["wpe.weight"][:T]
-    for i in range(n_layer):
-        j = i if shared_block is None else shared_block % n_layer  # -1: the last block
-        x = _block(x, s, f"h.{j}.", n_head, **block)
-    if final_ln:
-        x = _ln(x, s["ln_f.weight"], s["ln_f.bias"], **block.get("ln", {}))
-    logits = x @ s["wte.weight"].T
-    return logits.softmax(-1) if probabilities else logits
 
 
 GPT2_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -412,6 +343,12 @@ GPT2_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
      {"shared_block": -1}),
     (N_("the model returns probabilities (softmax). Return the logits: softmax comes later, "
      "when sampling."), {"probabilities": True}),
+    (N_("the positions start at 1; the first token is position 0: wpe(torch.arange(T))."),
+     {"first_position": 1}),
+    (N_("ln_f runs after every block; it runs once, after the last block, before the head."),
+     {"ln_f_each_block": True}),
+    (N_("the head is missing: the model returns the last hidden states (B, T, n_embd). The "
+        "logits are x @ self.wte.weight.T, (B, T, vocab_size)."), {"head": False}),
     # The block bugs, in every block of the model: the same messages name them.
     *((message, {"block": bug}) for message, bug in BLOCK_BUGS),
 )
