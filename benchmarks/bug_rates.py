@@ -91,31 +91,34 @@ def run_new(before: Path | None) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def new_rates(rows: list[dict], step: str) -> dict[str, tuple[int, int, int]]:
-    """lesson -> (bugs, caught, named) of ``step`` ("check" or "grade")."""
-    found: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0])
+def new_rates(rows: list[dict], step: str) -> dict[str, tuple[int, ...]]:
+    """lesson -> (bugs, caught, named, misnamed) of ``step`` ("check" or "grade");
+    misnamed: a diagnosis was shown, naming another bug."""
+    found: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0, 0, 0])
     for row in rows:
         found[row["lesson"]][0] += 1
         found[row["lesson"]][1] += row[step]["caught"]
         found[row["lesson"]][2] += row[step]["named"]
+        found[row["lesson"]][3] += row[step].get("misnamed", False)
     return {n: tuple(found[n]) for n in LESSONS}
 
 
 def print_new(before: Path | None) -> None:
     now = run_new(None)
     old = run_new(before) if before else None
-    print("lesson  bugs  check: caught  named   grade: caught  named"
-          + ("   (before, grade: caught  named)" if old else ""))
+    print("lesson  bugs  check: caught  named   grade: caught  named  misnamed"
+          + ("   (before, grade: caught  named  misnamed)" if old else ""))
     tables = [new_rates(now, "check"), new_rates(now, "grade")]
     if old:
         tables.append(new_rates(old, "grade"))
     for lesson in [*LESSONS, "all"]:
         cells = [t[lesson] if lesson != "all" else tuple(sum(v[i] for v in t.values())
-                                                          for i in range(3)) for t in tables]
+                                                          for i in range(4)) for t in tables]
         n = cells[0][0]
         line = f"  {lesson:>3} {n:5d}"
-        for _, caught, named in cells:
+        for step, (_, caught, named, misnamed) in enumerate(cells):
             line += f"         {_pct(caught, n):>6}  {_pct(named, n):>5}"
+            line += f"  {_pct(misnamed, n):>8}" if step else ""
         print(line)
 
 

@@ -84,8 +84,10 @@ def try_bug(bug: Bug, cells: list[tuple[str, str]]) -> dict:
     for key, verdict in (("check", public), ("grade", graded)):
         caught = not verdict.passed
         named = caught and bool(re.search(bug.words, feedback(verdict.message), re.I))
-        row[key] = {"caught": caught, "named": named, "message": verdict.message,
-                    "likely": "Likely bug: " in verdict.message}
+        # misnamed: a diagnosis is shown, and it names some other bug
+        misnamed = caught and not named and "Likely bug: " in verdict.message
+        row[key] = {"caught": caught, "named": named, "misnamed": misnamed,
+                    "message": verdict.message}
     return row
 
 
@@ -106,7 +108,8 @@ def main() -> None:
         if args.json:
             print(json.dumps(row), flush=True)
         elif not (row["check"]["named"] and row["grade"]["named"]):
-            status = "NOT CAUGHT" if not row["grade"]["caught"] else "not named"
+            status = ("NOT CAUGHT" if not row["grade"]["caught"] else
+                      "MISNAMED" if row["grade"]["misnamed"] else "not named")
             print(f"--- {bug.lesson} {bug.name}: {status}\n{row['grade']['message']}\n",
                   flush=True)
 
