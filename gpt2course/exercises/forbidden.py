@@ -28,7 +28,10 @@ from .core import Exercise, Forbidden
 
 # Where torch keeps one operation under the same name as the functional one.
 OP_NAMESPACES = ("torch.nn.functional", "torch._C._nn", "torch.ops.aten", "torch",
-                 "torch._C._VariableFunctions", "torch._VF")
+                 "torch._C._VariableFunctions", "torch._VF", "torch.Tensor",
+                 # torch's own Python implementations of the same operations
+                 "torch._refs", "torch._refs.nn.functional", "torch._refs.special",
+                 "torch._decomp.decompositions")
 # Module classes that do the same work as a forbidden function.
 EQUIVALENT_CLASSES = {
     "gelu": ("torch.nn.GELU",),
@@ -51,25 +54,29 @@ def forbidden_names(exercise: Exercise) -> frozenset[str]:
     names = set(exercise.forbidden_functions)
     for dotted in exercise.forbidden_functions:
         op = dotted.rsplit(".", 1)[-1]
-        if op[:1].islower():  # a function: the same op in torch's other namespaces
-            names.update(f"{ns}.{op}" for ns in OP_NAMESPACES)
+        if op[:1].islower():  # a function: the same op, in place too, in torch's other namespaces
+            names.update(f"{ns}.{name}" for ns in OP_NAMESPACES for name in (op, op + "_"))
             names.update(EQUIVALENT_CLASSES.get(op, ()))
     return frozenset(names)
 
 
 def scan(source: str, exercise: Exercise) -> list[Forbidden]:
-    """Forbidden operations referenced in ``source`` (called or not), in source order.
+    """Forbidden operations referenced in ``source`` (called or not), in source order,
+    and any reach into the grader or the course's own reference (``tampering``).
 
     Unparsable source gives no findings: running it will report the syntax error.
     """
     names = forbidden_names(exercise)
-    if not names:
-        return []
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return []
-    return _Scanner(names, _aliases(tree)).run(tree)
+    found = _Scanner(names, _aliases(tree)).run(tree) if names else []
+    ops = {n.rsplit(".", 1)[-1].rstrip("_") for n in names if n.rsplit(".", 1)[-1][:1].islower()}
+    found += [Forbidden(repr(text), line) for text, line in _strings(tree)
+              if any(f"::{op}" in text for op in ops)]  # torch._C._jit_get_operation("aten::gelu")
+    return sorted({(f.line, f.spelled): f for f in [*found, *tampering(source)]}.values(),
+                  key=lambda f: (f.line, f.spelled))
 
 
 def _aliases(tree: ast.AST) -> dict[str, str]:
@@ -171,14 +178,18 @@ def runtime_names(exercise: Exercise) -> list[str]:
 def _find(dotted: str) -> tuple[Any, str] | None:
     """(the object holding the last part, its name), when every part exists."""
     parts = dotted.split(".")
-    try:
-        owner: Any = importlib.import_module(parts[0])
-        for part in parts[1:-1]:
-            owner = getattr(owner, part)
-        getattr(owner, parts[-1])
-    except (ImportError, AttributeError, RuntimeError):
-        return None
-    return owner, parts[-1]
+    for n in range(len(parts) - 1, 0, -1):  # the longest importable module (torch._refs ...)
+        try:
+            owner: Any = importlib.import_module(".".join(parts[:n]))
+            for part in parts[n:-1]:
+                owner = getattr(owner, part)
+            getattr(owner, parts[-1])
+        except ImportError:
+            continue
+        except (AttributeError, RuntimeError):
+            return None
+        return owner, parts[-1]
+    return None
 
 
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -219,3 +230,112 @@ def refused(exercise: Exercise) -> Iterator[None]:
     finally:
         for owner, name, value in reversed(saved):
             setattr(owner, name, value)
+
+
+# --- reaching into the grader, or into the course's own reference ------------------------
+
+# A graded cell runs in the grader's sandbox process, next to the code that calls the
+# learner's function and checks what it may not change. A solution has no need to walk
+# that process's frames or objects, edit its import machinery, replace functions of torch,
+# numpy or Python, or load this package (the reference implementation of every exercise):
+# each is a forbidden operation in every exercise (README, "Forbidden operations").
+INTROSPECTION = frozenset({
+    "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "sys.meta_path",
+    "sys.path_hooks", "sys.modules", "gc.get_objects", "gc.get_referrers", "gc.get_referents",
+    "inspect.currentframe", "inspect.stack", "inspect.trace", "inspect.getouterframes",
+    "inspect.getinnerframes", "ctypes", "torch.library", "torch._C._jit_get_operation",
+    "torch._C._dispatch_call_boxed", "builtins.__dict__", "importlib.reload",
+})
+FRAME_ATTRIBUTES = frozenset({"f_back", "f_locals", "f_globals", "f_builtins", "tb_frame",
+                              "gi_frame", "cr_frame", "ag_frame", "__subclasses__",
+                              "__globals__", "__builtins__"})
+REFERENCE_MODULES = ("gpt2course", "tiktoken", "transformers")
+ALLOWED_REFERENCE = frozenset({"gpt2course", "gpt2course.check"})  # the notebooks' check()
+_PATCHABLE_ROOTS = ("torch", "numpy", "math", "builtins", "sys", "calling", "random", "os",
+                    "operator", "functools")
+
+
+def tampering(source: str) -> list[Forbidden]:
+    """Where ``source`` reaches into the grader's process (frames, ``gc``, import machinery,
+    replaced functions of torch/numpy/Python) or loads the course's own reference
+    (``gpt2course`` other than ``check``, tiktoken, transformers), in source order."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    scanner = _Scanner(frozenset(), _aliases(tree))
+    found = []
+    for node in ast.walk(tree):
+        what = _reach(node, scanner)
+        if what:
+            found.append(Forbidden(what, getattr(node, "lineno", 0)))
+    found += [Forbidden(repr(text[:60]), line) for text, line in _strings(tree)
+              if any(m in text for m in REFERENCE_MODULES)]
+    return sorted({(f.line, f.spelled): f for f in found}.values(),
+                  key=lambda f: (f.line, f.spelled))
+
+
+def _reach(node: ast.AST, scanner: _Scanner) -> str | None:
+    """How ``node`` reaches into the grader or the reference, or None."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+            f"{node.module}.{a.name}" for a in node.names] if node.module and not node.level \
+            else []
+        bad = [m for m in modules if _is_reference(m) or _in(m, INTROSPECTION)]
+        return ast.unparse(node) if bad else None
+    if isinstance(node, ast.Attribute) and node.attr in FRAME_ATTRIBUTES:
+        return ast.unparse(node)
+    if isinstance(node, ast.Name) and node.id in FRAME_ATTRIBUTES:
+        return node.id
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+            "getattr", "setattr", "delattr") and len(node.args) > 1:
+        name = _constant_text(node.args[1])
+        owner = scanner.resolve(node.args[0])
+        if name in FRAME_ATTRIBUTES or (node.func.id != "getattr" and (
+                name is None or _replaces(f"{owner}.{name}" if owner else None))):
+            return ast.unparse(node)[:80]
+    if isinstance(node, ast.Assign | ast.AugAssign | ast.Delete | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+        for target in targets:
+            for t in ast.walk(target):
+                if isinstance(t, ast.Attribute) and _replaces(scanner.resolve(t)):
+                    return ast.unparse(t)
+    dotted = scanner.resolve(node) if isinstance(node, ast.Attribute | ast.Name | ast.Call) \
+        else None
+    if dotted and (_in(dotted, INTROSPECTION) or _is_reference(dotted)):
+        return ast.unparse(node)
+    return None
+
+
+def _in(dotted: str, names: frozenset[str]) -> bool:
+    parts = dotted.split(".")
+    return any(".".join(parts[:n]) in names for n in range(1, len(parts) + 1))
+
+
+def _is_reference(dotted: str) -> bool:
+    return dotted.split(".")[0] in REFERENCE_MODULES and dotted not in ALLOWED_REFERENCE
+
+
+def _replaces(dotted: str | None) -> bool:
+    """Whether assigning ``dotted`` replaces a function or class of a library (a
+    monkeypatch), rather than setting a flag such as ``torch.backends.cudnn.benchmark``."""
+    if not dotted or dotted.split(".")[0] not in _PATCHABLE_ROOTS:
+        return False
+    if dotted.split(".")[0] == "calling":  # the grader's own helper module in the sandbox
+        return True
+    import sys
+
+    value: Any = sys.modules.get(dotted.split(".")[0])  # looked up, never imported here
+    for part in dotted.split(".")[1:]:
+        value = getattr(value, part, None)
+    return callable(value)
+
+
+def _strings(tree: ast.AST) -> Iterator[tuple[str, int]]:
+    """String constants handed to a call (docstrings and comments left out)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for arg in [*node.args, *(k.value for k in node.keywords)]:
+                text = _constant_text(arg)
+                if text:
+                    yield text, node.lineno

@@ -95,11 +95,12 @@ class MemoryGroup:
                 time.sleep(0.02)  # the last processes are still exiting
 
 
-def _candidates() -> list[tuple[Path, tuple[str, ...]]]:
-    """(folder to make the group in, its limit files) for cgroup v1 and v2."""
+def _candidates(lines: list[str] | None = None) -> list[tuple[Path, tuple[str, ...]]]:
+    """(folder to make the group in, its limit files) for cgroup v1 and v2, from the lines
+    of ``/proc/self/cgroup`` (read when not given)."""
     found = []
     try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        lines = Path("/proc/self/cgroup").read_text().splitlines() if lines is None else lines
     except OSError:
         return []
     for line in lines:

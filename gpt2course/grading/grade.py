@@ -21,14 +21,16 @@ from typing import Any
 
 from ..errors import CourseError
 from ..exercises import Case, Exercise, Verdict, for_lesson, judge
-from ..exercises.core import Upstream
-from ..exercises.forbidden import scan
+from ..exercises.core import Forbidden, Upstream
+from ..exercises.forbidden import scan, tampering
 from ..i18n import tr
 from .assign import LESSON_NAME
 from .notebooks import NotebookError, atomic_write_text, nbgrader_meta, read_notebook
 from .sandbox import Cell, SandboxLimits, run_sandboxed
+from .untrusted import clean_text
 
 SETUP_TAG = "setup"  # instructor cells the grader runs before the learner's (imports)
+MAX_MESSAGE = 8000  # characters of one exercise's feedback (a learner's output can be huge)
 
 
 @dataclass
@@ -111,7 +113,19 @@ def grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
     (``"04"``) grades the file as that lesson; by default the lesson is recognised from
     its solution cells, and cells of several lessons in one file are an error.
     Only a regular file is read: a symbolic link, a FIFO or a device is an error row.
+    Every message is safe to print (no terminal escapes) and at most ``MAX_MESSAGE`` long.
     """
+    grade = _grade_submission(path, lessons, seed=seed, limits=limits, hide=hide,
+                              lesson=lesson)
+    grade.error = None if grade.error is None else clean_text(grade.error, MAX_MESSAGE)
+    for e in grade.exercises:
+        e.message = clean_text(e.message, MAX_MESSAGE)
+    return grade
+
+
+def _grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
+                      limits: SandboxLimits, hide: tuple[str, ...],
+                      lesson: str | None) -> SubmissionGrade:
     grade = SubmissionGrade(submission=str(path))
     submitted = None
     try:
@@ -206,7 +220,12 @@ def grade_exercises(lesson: Lesson, exercises: list[Exercise], cells: list[Cell]
     learner's; if it then passes, it keeps its points and the message names the earlier
     function that breaks it.
     """
-    found = {e.id: scan("\n".join(answers.get(e.grade_id, [])), e) for e in exercises}
+    # Each learner cell runs before every exercise: one that reaches into the grader or
+    # loads the reference (forbidden.tampering) counts against all of them.
+    everywhere = [Forbidden(f"{f.spelled} [{c.label}]", f.line) for c in cells
+                  if not c.label.startswith("setup") for f in tampering(c.source)]
+    found = {e.id: scan("\n".join(answers.get(e.grade_id, [])), e) or everywhere
+             for e in exercises}
     verdicts = {e.id: judge(e, cases[e.id], outputs[e.id], forbidden=found[e.id])
                 for e in exercises}
     failing = {e.function for e in exercises if not verdicts[e.id].passed}

@@ -97,6 +97,24 @@ def command(job: Path, worker_args: list[str], *, tmp_mb: int) -> list[str]:
             *worker_args]
 
 
+def landlock_paths(job: Path) -> tuple[list[str], list[str]]:
+    """(read-only, read-write) paths of a job without bubblewrap, for ``confine.landlock``:
+    the same allowlist as bwrap's view (the job, Python's standard library less its
+    site-packages, the allowed packages, the system's shared libraries), where the job's
+    ``out`` and ``work`` folders and ``/dev/null`` are writable."""
+    stdlib = Path(os.path.realpath(os.path.dirname(os.__file__)))
+    read = [str(interpreter()), str(job), "/etc/ld.so.cache", "/proc/cpuinfo",
+            "/sys/devices/system/cpu", "/dev/urandom"]
+    read += [str(p) for p in stdlib.iterdir() if p.name not in ("site-packages", "dist-packages")]
+    read += [str(p) for p in sorted(Path(os.path.realpath(sys.base_prefix)).glob("lib/libpython*"))]
+    read += [str(p) for p in package_paths()]
+    for libs in SYSTEM_LIBS:  # shared libraries, not Debian's Python packages in /usr/lib
+        folder = Path(libs)
+        if folder.is_dir():
+            read += [str(p) for p in folder.iterdir() if not p.name.startswith("python")]
+    return read, [str(job / "out"), str(job / "work"), "/dev/null"]
+
+
 def _parents(args: list[str]) -> list[str]:
     """``--dir`` for every folder above a mount point, readable by all: bwrap would make
     them 0700 as root, and the worker, once it is the sandbox user, could not pass."""

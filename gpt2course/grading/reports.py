@@ -31,9 +31,17 @@ def to_csv(grades: list[SubmissionGrade]) -> str:
     writer.writerow(["submission", "lesson", *columns, "total", "max", "error"])
     for g in grades:
         scores = {e.id: e.score for e in g.exercises}
-        writer.writerow([g.submission, g.lesson or "", *(_num(scores.get(c, "")) for c in columns),
-                         _num(g.total), _num(g.max_total), g.error or ""])
+        writer.writerow([_cell(g.submission), g.lesson or "",
+                         *(_num(scores.get(c, "")) for c in columns),
+                         _num(g.total), _num(g.max_total), _cell(g.error or "")])
     return buffer.getvalue()
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a file name like ``=HYPERLINK(...).ipynb`` would be
+    run as a formula, so a leading ``= + - @`` (or tab, CR) gets a ``'`` in front (OWASP's
+    advice on CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_json(grades: list[SubmissionGrade]) -> str:
@@ -57,7 +65,9 @@ def to_gradescope(grade: SubmissionGrade) -> str:
     summary = grade.error or tr("{total} / {max} points", total=_num(grade.total),
                                   max=_num(grade.max_total))
     # stdout_visibility: the run's log (the grader's own lines) stays with the instructor.
-    return json.dumps({"score": grade.total, "output": summary, "stdout_visibility": "hidden",
+    # output_format "text": a learner's message is shown as typed, never as HTML/Markdown.
+    return json.dumps({"score": grade.total, "output": summary, "output_format": "text",
+                       "test_output_format": "text", "stdout_visibility": "hidden",
                        "tests": tests}, indent=2) + "\n"
 
 

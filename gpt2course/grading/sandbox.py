@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
@@ -34,7 +35,8 @@ from ..i18n import tr
 from . import jail
 from .cgroups import MemoryGroup
 from .uids import SANDBOX_UIDS, sandbox_uid
-from .untrusted import read_bytes, read_text, remove_tree
+from .untrusted import clean_text, read_bytes, read_text, remove_tree
+from .watchdog import POLL_S, Watchdog
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE.parent / "exercises" / "calling.py")
@@ -175,6 +177,9 @@ def _settings(job: Path, uid: int | None, exercises: list[Exercise], limits: San
         "gid": NOGROUP,
         "bubblewrap": bwrap,  # namespaces and the allowlist are made already
         "python_path": [jail.PKGS] if bwrap else [],
+        # without bubblewrap, the kernel's Landlock gives the same allowlist where it can
+        "landlock": None if bwrap or not sys.platform.startswith("linux") else dict(
+            zip(("read", "write"), jail.landlock_paths(job), strict=True)),
     }
 
 
@@ -197,9 +202,10 @@ def hidden_paths() -> list[str]:
 
 
 def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool,
-                private: bytes = b"") -> tuple[bool, bool]:
+                private: bytes = b"") -> tuple[bool, str | bool]:
     """Run the worker in its own session; kill everything in it at the end. Returns whether
-    it timed out and whether its memory limit holds for all its processes together (cgroup).
+    it timed out and how its memory limit holds for all its processes together: "cgroup"
+    (the kernel), "watchdog" (polled, ``watchdog.py``) or False (per process only).
     ``private`` (JSON) goes to the worker's stdin, where the learner's code cannot read it.
 
     Under bubblewrap the worker sees the job folder at ``/job``; its process namespace dies
@@ -233,17 +239,32 @@ def _run_worker(job: Path, limits: SandboxLimits, bwrap: bool,
             proc.stdin.close()  # type: ignore[union-attr]
         except OSError:
             pass  # the worker died before reading: its missing results say why
-        try:
-            proc.wait(timeout=limits.notebook_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        dog = None if group is not None or not sys.platform.startswith("linux") else \
+            Watchdog(proc.pid, limits.memory_mb * 1024 * 1024)
+        timed_out = _wait(proc, limits.notebook_s, dog)
         _kill_session(proc.pid)
         proc.wait()
-        grouped = group is not None and group.peak_bytes() > 0  # the worker was in it
+        grouped = "cgroup" if group is not None and group.peak_bytes() > 0 else (
+            "watchdog" if dog is not None else False)  # how the sum is held (the README)
         if group is not None:
             group.close()
     return timed_out, grouped
+
+
+def _wait(proc: subprocess.Popen, seconds: float, dog: Watchdog | None) -> bool:
+    """Wait for the worker at most ``seconds``, the watchdog looking at its memory between
+    waits; True when it ran out of time."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            proc.wait(timeout=max(0.0, min(POLL_S, deadline - time.monotonic())) if dog
+                      else seconds)
+            return False
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return True
+        if dog is not None:
+            dog.check()
 
 
 def _kill_session(sid: int) -> None:
@@ -294,18 +315,18 @@ def _read_outputs(job: Path, number: int, n_cases: int, exercise: Exercise,
             raise ValueError("wrong number of cases")
         return [_output(r, arrays) for r in records]
     except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError,
-            RecursionError):
+            RecursionError, MemoryError):
         return Problem(tr("The grader could not read what your code returned. Return a "
                           "torch.Tensor, a number, a string, or a list of these."))
 
 
 def _output(record: dict, arrays: dict[str, np.ndarray]) -> Any:
     if "error" in record:
-        return LearnerError(str(record["error"])[:MAX_TEXT])
+        return LearnerError(clean_text(record["error"], MAX_TEXT))
     if "changed" in record:
-        return InputChanged([str(n)[:100] for n in list(record["changed"])[:10]])
+        return InputChanged([clean_text(n, 100) for n in list(record["changed"])[:10]])
     if "problem" in record:
-        return Problem(str(record["problem"])[:MAX_TEXT])
+        return Problem(clean_text(record["problem"], MAX_TEXT))
     return unpack(record["value"], arrays)
 
 
@@ -326,11 +347,26 @@ def _read_arrays(folder: Path, name: str) -> dict[str, np.ndarray]:
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         if sum(i.file_size for i in z.infolist()) > MAX_RESULT_BYTES:
             raise ValueError("results too large")
+        for info in z.infolist():  # the sizes its headers declare, before numpy allocates
+            with z.open(info) as member:
+                _check_header(member, info.file_size)
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     if any(a.dtype.kind not in NUMERIC_KINDS for a in arrays.values()):
         raise ValueError("non-numeric array")
     return arrays
+
+
+def _check_header(member: Any, size: int) -> None:
+    """Refuse an ``.npy`` whose header asks for objects or for more data than it holds
+    (numpy would allocate what the header says before reading)."""
+    version = np.lib.format.read_magic(member)
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read(member, max_header_size=10_000)
+    count = int(np.prod(shape, dtype=object))
+    if dtype.hasobject or dtype.kind not in NUMERIC_KINDS or count * dtype.itemsize > size:
+        raise ValueError("array header does not match its data")
 
 
 def _why_no_result(job: Path, number: int, exercise: Exercise, notebook_timed_out: bool) -> str:
@@ -350,7 +386,7 @@ def _why_no_result(job: Path, number: int, exercise: Exercise, notebook_timed_ou
         return tr("Your code stopped the process before {name} returned a result (exit code "
                   "{code}); do not call exit() or os._exit().", name=name,
                   code=str(status.get("exit_code")))
-    log = (read_text(job, "worker.log", MAX_LOG_BYTES) or "")[-1500:]
+    log = clean_text((read_text(job, "worker.log", MAX_LOG_BYTES) or "")[-1500:], 1500)
     return tr("The grading process failed before this exercise ran.") + (
         f"\n{log}" if log else "")
 
@@ -358,7 +394,7 @@ def _why_no_result(job: Path, number: int, exercise: Exercise, notebook_timed_ou
 def _missing(exercise: Exercise, cell_errors: list) -> str:
     text = tr("No function or class named {name!r} was defined. Keep the name the exercise "
               "gives.", name=exercise.function)
-    errors = [str(e)[:300] for e in cell_errors[:5]]
+    errors = [clean_text(e, 300) for e in cell_errors[:5]]
     return text + ("\n" + tr("Errors in your cells:") + "\n" + "\n".join(errors)
                    if errors else "")
 

@@ -10,6 +10,7 @@ reads at most a bounded number of bytes; cleanup never raises.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -83,3 +84,20 @@ def remove_tree(path: Path) -> None:
     if os.path.lexists(path):
         print(tr("Warning: could not remove the grading folder {path}; delete it by hand.",
                  path=str(path)), file=sys.stderr)
+
+
+# C0 controls but tab and newline, DEL, C1 controls (a terminal acts on ESC, CSI, OSC: it
+# moves the cursor, rewrites lines, sets the clipboard), and the bidirectional overrides
+# that make text read differently from what it holds.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Learner-made text made safe to print and store: unsafe characters shown as escapes
+    (``\\x1b``), at most ``limit`` characters (cut where a line ends when one is near)."""
+    text = _UNSAFE.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256
+                       else f"\\u{ord(m.group()):04x}", str(text)[: limit * 4 + 16])
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", limit // 2, limit)
+    return text[: cut if cut > 0 else limit] + "\n..."

@@ -224,15 +224,67 @@ def block(exercise: dict) -> None:
         if name.split(".")[0] in modules:
             del sys.modules[name]
     sys.meta_path.insert(0, Forbidden())
+    ops = set()
     for dotted in exercise["forbidden_functions"]:  # every spelling (exercises/forbidden.py)
         parts = dotted.split(".")
+        if parts[-1][:1].islower():
+            ops.add(parts[-1].rstrip("_"))
         try:
-            owner = importlib.import_module(parts[0])
-            for part in parts[1:-1]:
-                owner = getattr(owner, part)
+            owner = _owner(parts[:-1])
             setattr(owner, parts[-1], _refuse(dotted, what))
         except (ImportError, AttributeError, TypeError, RuntimeError):
             continue  # not in this torch, or read-only: the grader's source scan finds it
+    _refuse_kernels(ops, what)
+
+
+def _owner(parts: list[str]):
+    """The object ``a.b.c`` names: the longest importable module, then attributes."""
+    import importlib
+
+    for n in range(len(parts), 0, -1):
+        try:
+            owner = importlib.import_module(".".join(parts[:n]))
+        except ImportError:
+            continue
+        for part in parts[n:]:
+            owner = getattr(owner, part)
+        return owner
+    raise ImportError(".".join(parts))
+
+
+_KERNELS: list = []  # the registrations below last as long as this list holds them
+
+
+def _refuse_kernels(ops: set, what: str) -> None:
+    """Refuse the forbidden operations where torch runs them: their ATen kernels.
+
+    A Python name can be reached many ways (``torch.ops.aten.gelu_``,
+    ``torch._C._jit_get_operation("aten::gelu")``, in-place and ``out=`` variants,
+    ``nn.GELU``); every one ends in the operator's kernel, which a CPU registration of
+    ``torch.library`` replaces for this process. Variants (``_scaled_dot_product_flash_
+    attention_for_cpu``, ``native_layer_norm``) are matched by the op's leading words.
+    """
+    if not ops:
+        return
+    import warnings
+
+    import torch
+
+    keys = {op.rsplit("_", 1)[0] if op.count("_") >= 2 else op for op in ops}
+    lib = torch.library.Library("aten", "IMPL")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
+        for schema in torch._C._jit_get_all_schemas():
+            name = schema.name.partition("::")[2]
+            if not schema.name.startswith("aten::") or not any(k in name for k in keys):
+                continue
+            overload = f"{name}.{schema.overload_name}" if schema.overload_name else name
+            for key in ("CPU", "AutogradCPU"):
+                try:
+                    lib.impl(overload, _refuse(schema.name, what), key)
+                except (RuntimeError, ValueError, TypeError):
+                    continue
+    _KERNELS.append(lib)
 
 
 def _refuse(dotted: str, what: str):
