@@ -1,6 +1,6 @@
 """How many of the lesson suites' known bugs ``check`` catches and names, per lesson.
 
-Runs the mutation tests of ``tests/test_lesson0N.py`` (those that go through
+Runs the mutation tests of ``tests/test_lesson0N*.py`` (those that go through
 ``check_support.fails_with`` or ``SolutionCells.assert_diagnosed``) with
 ``GPT2COURSE_BUG_RATES`` set, so each bug tried is recorded instead of only asserted, and
 prints caught and named rates per lesson.
@@ -55,7 +55,8 @@ def run(before: Path | None) -> list[dict]:
             shutil.copy(ROOT / "conftest.py", root / "conftest.py")
         env = {**os.environ, "GPT2COURSE_BUG_RATES": str(record),
                "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])}
-        tests = [str(root / "tests" / f"test_lesson{n}.py") for n in LESSONS]
+        tests = [str(path) for n in LESSONS
+                 for path in sorted((root / "tests").glob(f"test_lesson{n}*.py"))]
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                         "-m", "not slow", "-k", SELECT, *tests],
                        cwd=root, env=env, stdout=subprocess.DEVNULL, check=False)

@@ -10,7 +10,8 @@ from importlib import import_module
 from ..errors import CourseError
 from .core import Case, Diagnosis, Exercise, Verdict, close, exact, frequencies_match, judge
 
-# One module per lesson; each defines EXERCISES, a tuple in the order the notebook asks them.
+# One module (or package of modules) per lesson; each defines EXERCISES, a tuple in the order
+# the notebook asks them.
 LESSON_MODULES = (
     "lesson01_tokenizer", "lesson02_embeddings", "lesson03_attention", "lesson04_mlp",
     "lesson05_blocks", "lesson06_sampling",
