@@ -14,8 +14,12 @@ so their outputs do not depend on the network).
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock
 
 from .data import cache_dir
 from .downloads.endpoint import hub_endpoint, hub_reachable
@@ -56,14 +60,36 @@ def shakespeare_model(config: TrainConfig | None = None) -> GPT2:
     """The small Shakespeare GPT-2: from the cache if it is there and matches, else trained now."""
     config = config or TrainConfig()
     folder = shakespeare_folder()
-    if read_train_config(folder) == config:
-        try:
-            return load_pretrained(folder)
-        except CourseError:
-            pass  # damaged (e.g. a save cut short): train it again below
-    model, history = train(config)
-    save_checkpoint(model, folder, train_config=config, history=history)
+    # One process trains, the others wait and then load its result: two notebooks open at
+    # once (JupyterHub), or test workers in parallel, must not train twice or read a
+    # checkpoint that another process is halfway through writing.
+    with _training_lock(folder):
+        if read_train_config(folder) == config:
+            try:
+                return load_pretrained(folder)
+            except CourseError:
+                pass  # damaged (e.g. a save cut short): train it again below
+        model, history = train(config)
+        save_checkpoint(model, folder, train_config=config, history=history)
     return model
+
+
+@contextlib.contextmanager
+def _training_lock(folder: Path) -> Iterator[None]:
+    """Hold a lock file beside ``folder`` while it is read or trained. Where the cache folder
+    cannot be written, go on without the lock (saving then fails with its own clear message)."""
+    lock = FileLock(str(folder) + ".lock")
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+        locked = True
+    except OSError:
+        locked = False
+    try:
+        yield
+    finally:
+        if locked:
+            lock.release()
 
 
 def shakespeare_folder() -> Path:

@@ -223,3 +223,33 @@ def test_course_model_without_internet_says_so(tmp_path, monkeypatch):
     model, line = pretrained.course_model(config=TrainConfig(**TINY, steps=1), verbose=False)
     assert line.startswith("No internet and no cached copy of OpenAI's GPT-2")
     assert model.config.n_embd == 32
+
+
+_TRAIN_ONCE_SCRIPT = """
+import sys, torch
+from gpt2course import pretrained
+from gpt2course.train import TrainConfig
+real_train = pretrained.train
+def counted_train(config):
+    print("TRAINED", flush=True)
+    return real_train(config)
+pretrained.train = counted_train
+model = pretrained.shakespeare_model(TrainConfig(**{tiny}, steps=20, eval_interval=20))
+print("checksum", sum(p.double().sum().item() for p in model.parameters()))
+"""
+
+
+def test_course_model_is_trained_once_when_two_processes_ask_at_once(tmp_path):
+    # Two notebooks opened together on JupyterHub (or two test workers) share one cache:
+    # one trains, the other waits for its checkpoint instead of training too or reading
+    # a half-written file.
+    env = {**os.environ, "GPT2COURSE_NO_PRETRAINED": "1", "GPT2COURSE_CACHE_DIR": str(tmp_path)}
+    script = _TRAIN_ONCE_SCRIPT.format(tiny=TINY)
+    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    stdout = [out for out, _ in outs]
+    assert sum(out.count("TRAINED") for out in stdout) == 1
+    checksums = {re.search(r"checksum (\S+)", out).group(1) for out in stdout}
+    assert len(checksums) == 1  # both hold the same model
