@@ -1,8 +1,11 @@
 """The ``gpt2course`` command line.
 
 Each subcommand lives in the module that does its job; this file only wires
-them to argparse. Errors the user can fix (``CourseError``) are printed as one
-plain message, with no traceback.
+them to argparse. Everything ``main`` does, from building the parser to the
+last line of output, is inside one safety net: a mistake the user can fix
+(``CourseError``, a bad option) is one plain line and exit code 2; Ctrl-C is one
+line and exit code 130; anything else is a bug: one line asking for a report,
+the traceback saved to a file, exit code 1.
 """
 
 from __future__ import annotations
@@ -14,39 +17,43 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 
-from .downloads.command import add_download
+from .cli_argparse import OneLineParser, argparse_speaking
+from .cli_types import real_number, whole_number
 from .errors import CourseError
-from .grading.commands import add_assign, add_bundle, add_check, add_grade
-from .i18n import LANGUAGES, speaking, tr
+from .i18n import LANGUAGES, N_, speaking, tr
+
+__all__ = ["OneLineParser", "build_parser", "main", "report_bug"]
 
 DEBUG_VARIABLE = "GPT2COURSE_DEBUG"  # set to 1 to see a full traceback instead of one line
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a bad option is one line saying what to do (exit 2), not the usage text."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, tr("{prog}: {problem} (see {prog} --help)", prog=self.prog,
-                        problem=message) + "\n")
+LANG_VARIABLE = "GPT2COURSE_LANG"
+# Past the model's context (1024 for GPT-2) every new token reruns the whole context:
+# 4096 tokens of the 124M model take minutes on a laptop CPU already.
+MAX_NEW_TOKENS = 4096
+MAX_TEMPERATURE = 100.0  # far above this the distribution is uniform to float precision
+GPT2_VOCAB_SIZE = 50257  # top-k beyond the vocabulary keeps every token
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "generate",
-        help="continue a prompt with GPT-2 (or any GPT-2 checkpoint) and stream the text",
-    )
-    p.add_argument("--model", default="gpt2",
-                   help="hub id (gpt2, gpt2-medium, openai-community/gpt2-large, ...), "
-                        "a local folder, or a .safetensors file (default: gpt2)")
-    p.add_argument("--prompt", default="", help="text to continue (default: start of a document)")
-    p.add_argument("--max-new-tokens", type=int, default=50, help="how many tokens to add")
-    p.add_argument("--temperature", type=float, default=1.0,
-                   help="below 1 sharper, above 1 flatter; 0 means greedy")
-    p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
-    p.add_argument("--top-p", type=float, default=None,
-                   help="sample among the fewest tokens whose probability adds up to p")
-    p.add_argument("--greedy", action="store_true", help="always take the most likely token")
-    p.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
+    p = sub.add_parser("generate", help=tr(
+        "continue a prompt with GPT-2 (or any GPT-2 checkpoint) and stream the text"))
+    p.add_argument("--model", default="gpt2", help=tr(
+        "hub id (gpt2, gpt2-medium, openai-community/gpt2-large, ...), a local folder, or a "
+        ".safetensors file (default: gpt2)"))
+    p.add_argument("--prompt", default="",
+                   help=tr("text to continue (default: start of a document)"))
+    p.add_argument("--max-new-tokens", type=whole_number(0, MAX_NEW_TOKENS), default=50,
+                   help=tr("how many tokens to add, 0 to {limit} (default 50)",
+                           limit=MAX_NEW_TOKENS))
+    p.add_argument("--temperature", type=real_number(0, MAX_TEMPERATURE), default=1.0,
+                   help=tr("below 1 sharper, above 1 flatter; 0 means greedy"))
+    p.add_argument("--top-k", type=whole_number(1, GPT2_VOCAB_SIZE), default=None,
+                   help=tr("sample among the k most likely tokens"))
+    p.add_argument("--top-p", type=real_number(0, 1, low_open=True), default=None,
+                   help=tr("sample among the fewest tokens whose probability adds up to p"))
+    p.add_argument("--greedy", action="store_true",
+                   help=tr("always take the most likely token"))
+    p.add_argument("--seed", type=whole_number(0, 2**64 - 1), default=None,
+                   help=tr("seed for reproducible sampling"))
     p.set_defaults(run=_run_generate)
 
 
@@ -62,7 +69,7 @@ def _run_generate(args: argparse.Namespace) -> int:
 
 
 def _add_doctor(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("doctor", help="check that this machine is ready for the course")
+    p = sub.add_parser("doctor", help=tr("check that this machine is ready for the course"))
     p.set_defaults(run=_run_doctor)
 
 
@@ -72,23 +79,20 @@ def _run_doctor(args: argparse.Namespace) -> int:
     return run_doctor()
 
 
-# Each entry adds one subcommand. Keep one line per command, in the order --help shows.
-SUBCOMMANDS = [
-    _add_generate,
-    _add_doctor,
-    add_download,
-    add_assign,
-    add_check,
-    add_grade,
-    add_bundle,
-]
+def _subcommands() -> list:
+    """Each entry adds one subcommand, in the order --help shows."""
+    from .downloads.command import add_download
+    from .grading.commands import add_assign, add_bundle, add_check, add_grade
+
+    return [_add_generate, _add_doctor, add_download, add_assign, add_check, add_grade,
+            add_bundle]
 
 
 def _add_language_option(parser: argparse.ArgumentParser, default: object) -> None:
     """The ``--lang`` option every command shares."""
     parser.add_argument("--lang", choices=LANGUAGES, default=default, type=_language,
-                        help="language of messages, feedback and errors: en or zh "
-                             "(default: $GPT2COURSE_LANG, else en)")
+                        help=tr("language of messages, feedback and errors: en or zh "
+                                "(default: ${variable}, else en)", variable=LANG_VARIABLE))
 
 
 def _language(text: str) -> str:
@@ -97,15 +101,14 @@ def _language(text: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The whole command line. ``--lang`` is accepted before or after the command; the
-    subcommands' copy defaults to "not given" so it never hides one given before."""
-    parser = OneLineParser(
-        prog="gpt2course",
-        description="Build GPT-2 from scratch: course tools (generate text, check and grade work).",
-    )
+    """The whole command line, its help in the current language. ``--lang`` is accepted
+    before or after the command; the subcommands' copy defaults to "not given" so it
+    never hides one given before."""
+    parser = OneLineParser(prog="gpt2course", description=tr(
+        "Build GPT-2 from scratch: course tools (generate text, check and grade work)."))
     _add_language_option(parser, None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in SUBCOMMANDS:
+    for add in _subcommands():
         add(sub)
     for command in sub.choices.values():
         _add_language_option(command, argparse.SUPPRESS)
@@ -118,8 +121,8 @@ class _QuietParser(argparse.ArgumentParser):
 
 
 def _language_given(argv: Sequence[str] | None) -> str | None:
-    """``--lang``'s value, read before the full parse so that argparse's own error lines
-    (a bad option value) come in that language too; None if absent or not a language."""
+    """``--lang``'s value, read before the full parse so that the help and argparse's own
+    error lines come in that language too; None if absent or not a language."""
     pre = _QuietParser(add_help=False)
     pre.add_argument("--lang", type=_language)
     try:
@@ -130,14 +133,42 @@ def _language_given(argv: Sequence[str] | None) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    """Run ``gpt2course`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit code.
+
+    argparse's own exits (``--help``, a bad option: code 2) raise ``SystemExit`` as usual.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted()
+    except CourseError as err:
+        print(tr("gpt2course: {error}", error=err), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return _pipe_closed()
+    except Exception as err:  # noqa: BLE001 - the safety net: one line, never a traceback
+        return report_bug("gpt2course", err)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     with speaking(_language_given(argv)):
-        args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
-        parser.print_help()
-        return 0
+        _warn_unknown_language()
+        with argparse_speaking():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            if not hasattr(args, "run"):
+                parser.print_help()
+                return 0
     with speaking(args.lang):
         return _run(args)
+
+
+def _warn_unknown_language() -> None:
+    value = os.environ.get(LANG_VARIABLE, "").strip()
+    if value and value.lower().replace("-", "_").split("_")[0].split(".")[0] not in LANGUAGES:
+        print(tr("gpt2course: {variable}={value!r} is not a language of the course; using "
+                 "English (the languages: {languages}).", variable=LANG_VARIABLE, value=value,
+                 languages=", ".join(LANGUAGES)), file=sys.stderr)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -148,23 +179,56 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\n" + tr("interrupted"), file=sys.stderr)
-        return 130
-    except Exception as err:
+        return _interrupted()
+    except BrokenPipeError:
+        return _pipe_closed()
+    except OSError as err:
+        if err.filename is None:
+            return report_bug(f"gpt2course {args.command}", err)
+        print(tr("gpt2course {command}: cannot use {path}: {reason}.", command=args.command,
+                 path=err.filename, reason=err.strerror or err), file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - the safety net
         return report_bug(f"gpt2course {args.command}", err)
 
 
-def report_bug(name: str, err: Exception) -> int:
+def _interrupted() -> int:
+    print("\n" + _safe_tr(N_("interrupted")), file=sys.stderr)
+    return 130
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``gpt2course generate | head``): stop quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, as a shell reports it
+
+
+def report_bug(name: str, err: BaseException) -> int:
     """An exception that is not a ``CourseError`` is a bug: say so in one line, save the
     traceback to a file, return exit code 1. With ``GPT2COURSE_DEBUG=1``, re-raise it
-    instead (the full traceback). Call it inside the ``except`` block."""
+    instead (the full traceback). Call it inside the ``except`` block. Works even when
+    the message catalog itself is what fails (then in English)."""
     if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
         raise err
-    print(tr("{name}: unexpected error {kind}: {error}. This is a bug in gpt2course; please "
-             "report it with the traceback saved in {path} (or run again with {variable}=1 "
-             "to see it).", name=name, kind=type(err).__name__, error=str(err)[:300],
-             path=_save_traceback(), variable=DEBUG_VARIABLE), file=sys.stderr)
+    message = N_("{name}: unexpected error {kind}: {error}. This is a bug in gpt2course; please "
+               "report it with the traceback saved in {path} (or run again with {variable}=1 "
+               "to see it).")
+    fields = {"name": name, "kind": type(err).__name__, "path": _save_traceback(),
+              "error": " ".join(str(err).split())[:300], "variable": DEBUG_VARIABLE}
+    print(_safe_tr(message, **fields), file=sys.stderr)
     return 1
+
+
+def _safe_tr(message: str, **fields: object) -> str:
+    """``tr``, or the English text when translating fails (a broken catalog, no Babel)."""
+    try:
+        return tr(message, **fields)
+    except Exception:  # noqa: BLE001 - the report of a bug must not become a second bug
+        return message.format(**fields)
 
 
 def _save_traceback() -> str:
@@ -174,7 +238,7 @@ def _save_traceback() -> str:
             f.write(traceback.format_exc())
         return path
     except OSError:
-        return tr("(nowhere: the temporary folder is not writable)")
+        return _safe_tr(N_("(nowhere: the temporary folder is not writable)"))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,15 @@ PACKAGES = ("torch", "numpy", "tiktoken", "regex", "safetensors", "huggingface_h
 OPTIONAL = ("transformers", "nbval", "pytest")  # only for the tests
 
 
-def run_doctor(out: TextIO = sys.stdout, *, probe: Callable[[str], bool] = reachable) -> int:
-    """Print the report; return 0 when every required piece is there, else 1.
+def run_doctor(out: TextIO | None = None, *,
+               probe: Callable[[str], bool] = reachable) -> int:
+    """Print the report to ``out`` (default: ``sys.stdout`` at the time of the call);
+    return 0 when every required piece is there, else 1.
 
     probe(url): can that host be reached now (tests pass a stub; the default opens a
     TCP connection with a 3 s timeout).
     """
+    out = out or sys.stdout
     problems = 0
 
     def line(status: str, what: str, detail: str = "") -> None:
@@ -49,10 +52,21 @@ def run_doctor(out: TextIO = sys.stdout, *, probe: Callable[[str], bool] = reach
     for item in download_lines(probe):
         problems += item.status == "missing"
         line(item.status, item.what, item.detail)
-    out.write(tr("All set: run `make lab` or `jupyter lab lessons/`.") + "\n" if not problems
-              else tr("{n} thing(s) to fix before the lessons will run, see above.", n=problems)
+    out.write((_all_set() if not problems else
+               tr("{n} thing(s) to fix before the lessons will run, see above.", n=problems))
               + "\n")
     return 1 if problems else 0
+
+
+def _all_set() -> str:
+    """The last line of a ready machine: how to open the lessons, from where they are."""
+    from .course_folders import candidates, holds_lessons
+
+    found = next((folder for folder in candidates("lessons") if holds_lessons(folder)), None)
+    if found is None:
+        return tr("All set: open the course's lessons/ folder in Jupyter (`jupyter lab "
+                  "path/to/lessons`).")
+    return tr("All set: run `jupyter lab {folder}` to open the lessons.", folder=found)
 
 
 def _gpu(line) -> None:

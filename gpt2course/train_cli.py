@@ -20,13 +20,28 @@ import torch.distributed as dist
 
 from .checkpoint import save_checkpoint
 from .cli import OneLineParser, report_bug
-from .cli_types import output_folder
+from .cli_argparse import argparse_speaking
+from .cli_types import output_folder, real_number, whole_number
 from .data import train_val_split
 from .errors import CourseError
 from .i18n import tr
 from .train import TrainConfig, _device, _rank_and_world, shakespeare_tokens, train, unigram_entropy
 
 PROG = "python -m gpt2course.train"
+# Each number's bounds. The sizes stop at GPT-2 XL's (48 layers, n_embd 1600, a context of
+# 1024: Radford et al. 2019, table 2); beyond the others a run exhausts memory or time.
+BOUNDS = {
+    "n_layer": whole_number(1, 48), "n_head": whole_number(1, 64),
+    "n_embd": whole_number(1, 1600), "block_size": whole_number(1, 1024),
+    "dropout": real_number(0, 1, high_open=True), "batch_size": whole_number(1, 1024),
+    "val_fraction": real_number(0, 1, low_open=True, high_open=True),
+    "steps": whole_number(1, 1_000_000), "lr": real_number(0, 1, low_open=True),
+    "min_lr": real_number(0, 1), "warmup_steps": whole_number(0, 1_000_000),
+    "weight_decay": real_number(0, 10), "grad_clip": real_number(0, 1e6),
+    "eval_interval": whole_number(1, 1_000_000), "eval_batches": whole_number(1, 1000),
+    "seed": whole_number(0, 2**63 - 1),
+}
+MAX_TOKENS_PER_STEP = 65536  # batch_size x block_size: logits of 65536 tokens are GBs already
 
 
 def _field_comments() -> dict[str, str]:
@@ -52,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
                                 help=text)
             continue
-        kind = {"int": int, "float": float, "str": str}[str(f.type)]
+        kind = BOUNDS.get(f.name, {"int": int, "float": float, "str": str}[str(f.type)])
+        if f.name == "device":
+            kind = _device_name
         parser.add_argument(flag, type=kind, default=f.default, metavar=str(f.type).upper(),
                             help=text.replace("%", "%%"))
     parser.add_argument("--out", default="shakespeare-gpt2", type=output_folder,
@@ -61,15 +78,66 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _device_name(text: str) -> str:
+    """``--device``: auto, cpu, cuda or cuda:N, and a GPU only where PyTorch sees one."""
+    name = text.strip().lower()
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", name):
+        raise argparse.ArgumentTypeError(tr("must be auto, cpu, cuda or cuda:N, not {text!r}",
+                                            text=text))
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(tr("PyTorch sees no GPU here; use --device cpu (or "
+                                            "auto)"))
+    return name
+
+
+def _check_together(args: dict, parser: argparse.ArgumentParser) -> None:
+    """The rules between two options, each said with the options' names."""
+    if args["min_lr"] > args["lr"]:
+        parser.error(tr("--min-lr ({low}) must not be above --lr ({high})",
+                        low=args["min_lr"], high=args["lr"]))
+    if args["n_embd"] % args["n_head"]:
+        parser.error(tr("--n-embd ({width}) must be a multiple of --n-head ({heads})",
+                        width=args["n_embd"], heads=args["n_head"]))
+    if args["batch_size"] * args["block_size"] > MAX_TOKENS_PER_STEP:
+        parser.error(tr("--batch-size x --block-size is {tokens} tokens per step; at most "
+                        "{limit} fit in memory", tokens=args["batch_size"] * args["block_size"],
+                        limit=MAX_TOKENS_PER_STEP))
+
+
+def _with_flags(message: str) -> str:
+    """A setting's Python name in a message from the training code (``TrainConfig.steps``,
+    ``block_size``) as the option the user typed (``--steps``, ``--block-size``). A name
+    that is also an English word (steps, seed) is changed only before ``must`` or ``=``."""
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    message = re.sub(rf"\bTrainConfig\.({'|'.join(fields)})\b", lambda m: _flag(m[1]), message)
+    joined = "|".join(n for n in fields if "_" in n)
+    message = re.sub(rf"(?<![-\w])({joined})\b", lambda m: _flag(m[1]), message)
+    plain = "|".join(n for n in fields if "_" not in n)
+    return re.sub(rf"(?<![-\w])({plain})(?=\s+must\b|\s*=)", lambda m: _flag(m[1]), message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gpt2course.train``; under ``torchrun`` it trains with DDP."""
-    args = vars(_parser().parse_args(argv))
+    try:
+        with argparse_speaking():
+            parser = _parser()
+            args = vars(parser.parse_args(argv))
+            _check_together(args, parser)
+    except Exception as err:  # noqa: BLE001 - building the parser is covered too
+        return report_bug(PROG, err)
     out, quiet = args.pop("out"), args.pop("no_progress")
     try:
         _train_and_save(TrainConfig(**args), out, quiet)
     except CourseError as err:
-        print(f"{PROG}: {err}", file=sys.stderr)
+        print(f"{PROG}: {_with_flags(str(err))}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\n" + tr("interrupted"), file=sys.stderr)
+        return 130
     except Exception as err:
         return report_bug(PROG, err)
     finally:

@@ -37,8 +37,10 @@ def add_download(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_download)
 
 
-def run_download(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
-    """Fetch each piece in turn; the first failure raises ``DownloadError`` (one line)."""
+def run_download(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Fetch each piece in turn; the first failure raises ``DownloadError`` (one line).
+    ``out``: where progress goes (default: ``sys.stdout`` at the time of the call)."""
+    out = out or sys.stdout
     if args.to is None:
         return _download(args, out)
     before = os.environ.get(CACHE_DIR_VAR)

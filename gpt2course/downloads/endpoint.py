@@ -63,21 +63,31 @@ def hub_reachable(timeout: float = PROBE_TIMEOUT_S) -> bool:
 def fix_advice(command: str = "gpt2course download") -> str:
     """The one thing to do when a download failed and nothing is cached (one sentence).
 
-    command: the command that fetches the missing piece.
+    command: the command that fetches the missing piece. The advice fits the variables
+    as they are: it never asks to set one that is set already.
     """
     if hub_offline():
         return tr("{var} is set, so nothing is downloaded: unset it and run `{command}`, or "
-                  "set {cache_var} to a folder prepared with `gpt2course download --to DIR`.",
-                  var=OFFLINE_VAR, command=command, cache_var=CACHE_DIR_VAR)
+                  "{cache_hint}.", var=OFFLINE_VAR, command=command, cache_hint=cache_hint())
     if mirror_set():
         return tr("Check that HF_ENDPOINT={endpoint} is a working Hugging Face mirror and run "
-                  "`{command}` again, or set {cache_var} to a folder prepared with "
-                  "`gpt2course download --to DIR`.", endpoint=hub_endpoint(), command=command,
-                  cache_var=CACHE_DIR_VAR)
+                  "`{command}` again, or {cache_hint}.", endpoint=hub_endpoint(),
+                  command=command, cache_hint=cache_hint())
     return tr("Run `{command}` on a machine with internet; if huggingface.co cannot be "
               "reached, set HF_ENDPOINT to a mirror first (export HF_ENDPOINT={example}), or "
-              "set {cache_var} to a folder prepared with `gpt2course download --to DIR`.",
-              command=command, example=MIRROR_EXAMPLE, cache_var=CACHE_DIR_VAR)
+              "{cache_hint}.", command=command, example=MIRROR_EXAMPLE, cache_hint=cache_hint())
+
+
+def cache_hint() -> str:
+    """The end of a fix about the course's download folder: set ``GPT2COURSE_CACHE_DIR``
+    when it is not set; when it is, fill the folder it names."""
+    folder = os.environ.get(CACHE_DIR_VAR, "").strip()
+    if folder:
+        return tr("fill {cache_var}={folder} (set, but without this file) with `gpt2course "
+                  "download --to DIR` on a machine with internet", cache_var=CACHE_DIR_VAR,
+                  folder=folder)
+    return tr("set {cache_var} to a folder prepared with `gpt2course download --to DIR`",
+              cache_var=CACHE_DIR_VAR)
 
 
 def download_command(repo_id: str) -> str:

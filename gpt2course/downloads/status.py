@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..i18n import tr
 from .endpoint import (
+    CACHE_DIR_VAR,
     MIRROR_EXAMPLE,
     fix_advice,
     hub_endpoint,
@@ -29,17 +30,45 @@ class Line:
 
 
 def download_lines(probe: Callable[[str], bool] = reachable) -> list[Line]:
-    """The report's lines about downloads. probe(url) says whether a host answers."""
+    """The report's lines about downloads. probe(url) says whether a host answers.
+
+    Each fix fits the state seen: a variable that is set is never suggested as if it
+    were not, and a read-only download folder matters only when something is missing.
+    """
     hub_up = not hub_offline() and probe(hub_endpoint())
-    lines = [_endpoint_line(hub_up)]
-    lines.append(_vocabulary_line(hub_up))
-    lines.append(_corpus_line(probe))
-    lines.append(_weights_line(hub_up))
-    lines.append(_course_model_line())
-    return lines
+    pieces = [_vocabulary_line(hub_up), _corpus_line(probe), _weights_line(hub_up),
+              _course_model_line()]
+    from_hub = pieces[0].status != "ok" or pieces[2].status != "ok"
+    return [_endpoint_line(hub_up, from_hub), _cache_line(pieces), *pieces]
 
 
-def _endpoint_line(hub_up: bool) -> Line:
+def _cache_line(pieces: list[Line]) -> Line:
+    """Where downloads go, and whether they can be written there."""
+    from ..data import cache_dir
+
+    folder = cache_dir()
+    what = tr("download folder")
+    source = tr("set by {var}", var=CACHE_DIR_VAR) if os.environ.get(CACHE_DIR_VAR) \
+        else tr("the default")
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return Line("ok", what, tr("{path} ({source}), writable", path=folder, source=source))
+    if all(p.status == "ok" for p in pieces):
+        return Line("note", what, tr("{path} ({source}) cannot be written; fine, as it holds "
+                                     "everything", path=folder, source=source))
+    if os.environ.get(CACHE_DIR_VAR):
+        fix = tr("point {var} at a folder you can write, or fill {path} on another machine "
+                 "with `gpt2course download --to DIR`", var=CACHE_DIR_VAR, path=folder)
+    else:
+        fix = tr("set {var} to a folder you can write", var=CACHE_DIR_VAR)
+    return Line("missing", what, tr("{path} ({source}) cannot be written, so nothing can be "
+                                    "downloaded into it; {fix}", path=folder, source=source,
+                                    fix=fix))
+
+
+def _endpoint_line(hub_up: bool, needed: bool = True) -> Line:
     where = hub_endpoint()
     source = tr("set by HF_ENDPOINT") if mirror_set() else tr("the default")
     if hub_offline():
@@ -49,6 +78,10 @@ def _endpoint_line(hub_up: bool) -> Line:
     if hub_up:
         return Line("ok", "Hugging Face Hub", tr("{url} ({source}) is reachable",
                                                  url=where, source=source))
+    if not needed:
+        return Line("note", "Hugging Face Hub", tr("{url} ({source}) cannot be reached; not "
+                                                   "needed: everything from it is cached",
+                                                   url=where, source=source))
     if mirror_set():
         fix = tr("check the address, or unset HF_ENDPOINT to use huggingface.co")
     else:
@@ -81,10 +114,27 @@ def _corpus_line(probe: Callable[[str], bool]) -> Line:
             return Line("ok", what, tr("cached in {path}",
                                        path=os.path.join(folder, corpus.filename)))
     url = corpus_url(corpus)
-    fix = tr("Run `gpt2course download` with GPT2COURSE_DATA_URL set to a mirror folder that "
-             "holds {file}, or set {dir_var} to a folder on this machine that holds it.",
-             file=corpus.filename, dir_var=DATA_DIR_VAR)
-    return _missing(what, probe(url), url, fix)
+    return _missing(what, probe(url), url, _corpus_fix(corpus.filename))
+
+
+def _corpus_fix(filename: str) -> str:
+    """What to do about a missing corpus, for the variables as they are set."""
+    from ..data import DATA_DIR_VAR, DATA_URL_VAR
+
+    data_dir = os.environ.get(DATA_DIR_VAR, "").strip()
+    mirror = os.environ.get(DATA_URL_VAR, "").strip()
+    if data_dir:
+        return tr("{dir_var}={folder} is set but does not hold {file}: copy the file there, or "
+                  "unset {dir_var} and run `gpt2course download`.", dir_var=DATA_DIR_VAR,
+                  folder=data_dir, file=filename)
+    if mirror:
+        return tr("Check that {url_var}={url} is a folder URL that holds {file} and run "
+                  "`gpt2course download` again, or set {dir_var} to a folder on this machine "
+                  "that holds it.", url_var=DATA_URL_VAR, url=mirror, file=filename,
+                  dir_var=DATA_DIR_VAR)
+    return tr("Run `gpt2course download` with {url_var} set to a mirror folder that holds "
+              "{file}, or set {dir_var} to a folder on this machine that holds it.",
+              url_var=DATA_URL_VAR, file=filename, dir_var=DATA_DIR_VAR)
 
 
 def _weights_line(hub_up: bool) -> Line:

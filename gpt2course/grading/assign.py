@@ -12,20 +12,19 @@ out of date.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
+from ..course_folders import LESSON_NAME
 from ..errors import CourseError
 from ..exercises import for_lesson
 from ..i18n import tr
 from .notebooks import atomic_write_text, nbgrader_meta, read_notebook
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-LESSON_NAME = re.compile(r"^(\d\d)_\w+\.ipynb$")
 
 
 CODE_STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")  # nbgrader's own stubs

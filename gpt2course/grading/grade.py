@@ -43,7 +43,8 @@ class ExerciseGrade:
 
 @dataclass
 class SubmissionGrade:
-    """The grade of one submitted file; ``error`` is set when it could not be graded at all."""
+    """The grade of one submitted file; ``error`` is set when it could not be graded at all:
+    the reason alone, without the file's name (every report shows it next to ``submission``)."""
 
     submission: str
     lesson: str | None = None
@@ -132,11 +133,11 @@ def _grade_submission(path: Path, lessons: list[Lesson], *, seed: int | None,
         grade.error = _not_a_regular_file(path)
         submitted = None if grade.error else read_notebook(path)
     except NotebookError as err:
-        grade.error = str(err)
+        grade.error = err.reason
     if submitted is None:
         return grade
     answers = _solution_sources(submitted.cells)
-    chosen = choose_lesson(path, answers, submitted.cells, lessons, lesson)
+    chosen = choose_lesson(answers, submitted.cells, lessons, lesson)
     if isinstance(chosen, str):
         grade.error = chosen
         return grade
@@ -170,17 +171,16 @@ def _not_a_regular_file(path: Path) -> str | None:
     try:
         info = os.lstat(path)
     except OSError as err:
-        return tr("{path}: cannot be graded: {reason}.", path=str(path), reason=err.strerror)
+        return tr("cannot be graded: {reason}.", reason=err.strerror)
     if stat.S_ISLNK(info.st_mode):
-        return tr("{path}: not graded: it is a symbolic link. Only regular files inside the "
-                  "submissions folder are graded; hand in the notebook itself.", path=str(path))
+        return tr("not graded: it is a symbolic link. Only regular files inside the "
+                  "submissions folder are graded; hand in the notebook itself.")
     if not stat.S_ISREG(info.st_mode):
-        return tr("{path}: not graded: it is not a regular file. Hand in the notebook itself.",
-                  path=str(path))
+        return tr("not graded: it is not a regular file. Hand in the notebook itself.")
     return None
 
 
-def choose_lesson(path: Path, answers: dict[str, str], cells: list[Any], lessons: list[Lesson],
+def choose_lesson(answers: dict[str, str], cells: list[Any], lessons: list[Lesson],
                   number: str | None) -> Lesson | str:
     """The lesson to grade a hand-in as, or the error row's message.
 
@@ -191,21 +191,20 @@ def choose_lesson(path: Path, answers: dict[str, str], cells: list[Any], lessons
     if number is not None:
         found = [le for le in lessons if le.number == number]
         if not found:
-            return tr("{path}: there is no lesson {number} in the lessons folder.",
-                      path=str(path), number=number)
+            return tr("there is no lesson {number} in the lessons folder.", number=number)
         return found[0]
     matching = [le for le in lessons if answers.keys() & _solution_ids(le)]
     if len(matching) > 1:
-        return tr("{path}: holds solution cells of several lessons ({lessons}). Hand in one "
+        return tr("holds solution cells of several lessons ({lessons}). Hand in one "
                   "lesson per notebook; the instructor can choose one with --lesson NN.",
-                  path=str(path), lessons=", ".join(le.number for le in matching))
+                  lessons=", ".join(le.number for le in matching))
     if matching:
         return matching[0]
     ungraded = _ungraded_lesson(cells, lessons)
     if ungraded is not None:
         return ungraded
-    return tr("{path}: no solution cells of any lesson were found. Hand in the lesson "
-              "notebook itself, with your code in the cells given.", path=str(path))
+    return tr("no solution cells of any lesson were found. Hand in the lesson "
+              "notebook itself, with your code in the cells given.")
 
 
 def grade_exercises(lesson: Lesson, exercises: list[Exercise], cells: list[Cell],
@@ -302,25 +301,38 @@ def _cells_to_run(lesson: Lesson, answers: dict[str, list[str]]) -> list[Cell]:
 # --- many submissions ---------------------------------------------------------------------
 
 
-def find_submissions(target: Path) -> list[Path]:
-    """A file, or every non-hidden entry under a folder (checkpoint copies left out).
+SKIPPED_FOLDERS = ("__MACOSX",)  # a zip made on a Mac holds copies of every file there
 
-    Folders are walked without following symbolic links. Links and other non-regular
-    entries are listed too, so that each gets a row saying why it was not graded.
+
+def find_submissions(target: Path) -> tuple[list[Path], list[Path]]:
+    """What to grade under ``target``, and what was left out: ``(to_grade, skipped)``.
+
+    A file given directly is graded whatever it is (a non-notebook is an error, exit 2).
+    In a folder, at any depth (nbgrader's ``submitted/<student>/<assignment>/``, a
+    Gradescope export's ``submission_<id>/``), only notebooks (``*.ipynb``) are graded;
+    hidden files and folders (``.ipynb_checkpoints``, ``.git``), ``__MACOSX`` and every
+    other file (README, PDF, images, nbgrader's ``timestamp.txt``) are skipped. Folders
+    are walked without following symbolic links; a linked notebook or folder, a FIFO
+    named ``*.ipynb`` ... are listed so that each gets a row saying why it was not graded.
     """
     target = Path(target)
     if os.path.lexists(target) and not target.is_dir():
-        return [target]
+        return [target], []
     if not target.is_dir():
         raise CourseError(tr("{path} does not exist; give a notebook or a folder of them.",
                              path=str(target)))
-    found = []
+    found: list[Path] = []
+    skipped: list[Path] = []
     for folder, dirs, files in os.walk(target):  # followlinks=False: a linked folder is a file
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
-        dirs[:] = [d for d in dirs if d not in links]
-        found += [Path(folder, f) for f in [*files, *links] if not f.startswith(".")]
-    return sorted(found)
+        left_out = [d for d in dirs if d.startswith(".") or d in SKIPPED_FOLDERS]
+        skipped += [Path(folder, d) for d in left_out]
+        links = [d for d in dirs if d not in left_out and os.path.islink(os.path.join(folder, d))]
+        dirs[:] = [d for d in dirs if d not in left_out and d not in links]
+        for name in files:
+            wanted = name.lower().endswith(".ipynb") and not name.startswith(".")
+            (found if wanted else skipped).append(Path(folder, name))
+        found += [Path(folder, d) for d in links]
+    return sorted(found), sorted(skipped)
 
 
 def grade_many(
@@ -355,8 +367,7 @@ def grade_many(
         except Exception as err:  # noqa: BLE001 - one file must never sink the batch
             last = traceback.format_exception_only(type(err), err)[-1].strip()[:300]
             grade = SubmissionGrade(str(path), error=tr(
-                "{path}: the grader failed on this file ({error}); it was not graded.",
-                path=str(path), error=last))
+                "the grader failed on this file ({error}); it was not graded.", error=last))
         if saved:
             try:
                 atomic_write_text(saved, json.dumps(asdict(grade), indent=1))

@@ -19,7 +19,15 @@ MAX_NOTEBOOK_BYTES = 50_000_000  # a lesson with outputs is well under 5 MB
 
 
 class NotebookError(CourseError):
-    """A file is not a readable Jupyter notebook."""
+    """A file is not a readable Jupyter notebook. ``str()`` names the file; ``reason`` is
+    what is wrong, alone (for a grade's row, which names the file already)."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(tr("{path}: {reason}", path=str(path), reason=reason))
+        self.path, self.reason = path, reason
+
+    def __reduce__(self):  # pickled with both arguments (the default passes only the text)
+        return type(self), (self.path, self.reason)
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -34,23 +42,23 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
     try:
         size = path.stat().st_size
     except OSError as err:
-        raise NotebookError(tr("{path}: cannot read it ({reason}).", path=path,
-                               reason=err.strerror)) from None
+        raise NotebookError(path, tr("cannot read it ({reason}).",
+                                     reason=err.strerror)) from None
     if size > MAX_NOTEBOOK_BYTES:
         shown = f"{size:,}"
-        raise NotebookError(tr("{path}: {size} bytes is too big for a notebook; clear its "
-                               "outputs (Kernel > Restart & Clear Output) and save again.",
-                               path=path, size=shown))
+        raise NotebookError(path, tr("{size} bytes is too big for a notebook; clear its "
+                                     "outputs (Kernel > Restart & Clear Output) and save "
+                                     "again.", size=shown))
     try:
         notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
         notebook = _repaired(notebook)
         nbformat.validate(notebook)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise NotebookError(tr("{path}: not a Jupyter notebook (not valid JSON text: "
-                               "{reason}).", path=path, reason=bounded(str(err)))) from None
+        raise NotebookError(path, tr("not a Jupyter notebook (not valid JSON text: "
+                                     "{reason}).", reason=bounded(str(err)))) from None
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for bad files
-        raise NotebookError(tr("{path}: not a Jupyter notebook, or a damaged one ({reason}).",
-                               path=path, reason=bounded(f"{type(err).__name__}: {err}"))
+        raise NotebookError(path, tr("not a Jupyter notebook, or a damaged one ({reason}).",
+                                     reason=bounded(f"{type(err).__name__}: {err}"))
                             ) from None
     return notebook
 

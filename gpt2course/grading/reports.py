@@ -52,9 +52,9 @@ def to_json(grades: list[SubmissionGrade]) -> str:
 
 def to_gradescope(grade: SubmissionGrade) -> str:
     """Gradescope's autograder results: a total score and one test per exercise."""
-    if grade.error:
-        tests = [{"name": "notebook", "score": 0, "max_score": 0, "status": "failed",
-                  "output": grade.error, "visibility": "visible"}]
+    if grade.error:  # the reason once, in the test named after the file handed in
+        tests = [{"name": Path(grade.submission).name or "notebook", "score": 0, "max_score": 0,
+                  "status": "failed", "output": grade.error, "visibility": "visible"}]
     else:
         tests = [
             {"name": e.id, "score": e.score, "max_score": e.points,
@@ -62,8 +62,9 @@ def to_gradescope(grade: SubmissionGrade) -> str:
              "output": e.message, "visibility": "visible"}
             for e in grade.exercises
         ]
-    summary = grade.error or tr("{total} / {max} points", total=_num(grade.total),
-                                  max=_num(grade.max_total))
+    summary = (tr("Your notebook could not be graded; the test below says why.") if grade.error
+               else tr("{total} / {max} points", total=_num(grade.total),
+                       max=_num(grade.max_total)))
     # stdout_visibility: the run's log (the grader's own lines) stays with the instructor.
     # output_format "text": a learner's message is shown as typed, never as HTML/Markdown.
     return json.dumps({"score": grade.total, "output": summary, "output_format": "text",
