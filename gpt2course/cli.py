@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Sequence
 
 from .cli_argparse import OneLineParser, argparse_speaking
-from .cli_types import real_number, whole_number
+from .cli_types import non_empty, real_number, whole_number
 from .errors import CourseError
 from .i18n import LANGUAGES, N_, speaking, tr
 
@@ -36,7 +36,7 @@ GPT2_VOCAB_SIZE = 50257  # top-k beyond the vocabulary keeps every token
 def _add_generate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("generate", help=tr(
         "continue a prompt with GPT-2 (or any GPT-2 checkpoint) and stream the text"))
-    p.add_argument("--model", default="gpt2", help=tr(
+    p.add_argument("--model", default="gpt2", type=non_empty, help=tr(
         "hub id (gpt2, gpt2-medium, openai-community/gpt2-large, ...), a local folder, or a "
         ".safetensors file (default: gpt2)"))
     p.add_argument("--prompt", default="",
@@ -138,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argparse's own exits (``--help``, a bad option: code 2) raise ``SystemExit`` as usual.
     """
     try:
+        _never_fail_on_encoding()
         return _main(argv)
     except KeyboardInterrupt:
         return _interrupted()
@@ -148,6 +149,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _pipe_closed()
     except Exception as err:  # noqa: BLE001 - the safety net: one line, never a traceback
         return report_bug("gpt2course", err)
+
+
+def _never_fail_on_encoding() -> None:
+    """A terminal that cannot show a character (``PYTHONIOENCODING=ascii``, a C locale)
+    gets an escape such as ``\\u4f60`` instead of an error, on stdout as on stderr."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):  # not a text file of ours: leave it
+            pass
 
 
 def _main(argv: Sequence[str] | None) -> int:

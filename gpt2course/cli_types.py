@@ -62,6 +62,21 @@ def real_number(low: float, high: float, *, low_open: bool = False,
     return parse
 
 
+def input_path(text: str) -> Path:
+    """A path to read; an empty text (``--lessons ""``, which would mean the current folder)
+    is refused. Whether it exists is checked where it is used, with the reason."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(tr("give a path, not an empty text"))
+    return Path(text).expanduser()
+
+
+def non_empty(text: str) -> str:
+    """A name or text that must not be empty (``--model ""``)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(tr("must not be empty"))
+    return text
+
+
 def output_file(text: str) -> Path:
     """A file path whose folder exists and can be written to (checked before long work)."""
     path = Path(text).expanduser()

@@ -192,12 +192,14 @@ def test_a_folder_exits_1_when_any_row_is_an_error_and_still_writes_reports(tmp_
     folder = tmp_path / "handins"
     folder.mkdir()
     make_submission(folder / "alice.ipynb")
-    (folder / "notes.txt").write_text("not a notebook")
+    (folder / "notes.ipynb").write_text("not a notebook")
+    (folder / "notes.txt").write_text("not a notebook either: skipped, no row")
     out = tmp_path / "grades.csv"
     assert main(["grade", str(folder), "--lessons", str(LESSONS), "--out", str(out)]) == 1
     assert "1 of 2 submissions could not be graded" in capsys.readouterr().err
     rows = out.read_text().splitlines()
-    assert len(rows) == 3 and any("notes.txt" in r and "not a Jupyter notebook" in r for r in rows)
+    assert len(rows) == 3
+    assert any("notes.ipynb" in r and "not a Jupyter notebook" in r for r in rows)
 
 
 def test_a_folder_of_good_hand_ins_exits_0(tmp_path):

@@ -41,14 +41,14 @@ def test_batch_with_two_jobs_grades_everything_and_resume_skips_done_work(tmp_pa
     subs.mkdir()
     make_submission(subs / "alice.ipynb")
     make_submission(subs / "bob.ipynb", filled=False)
-    (subs / "carol.pdf").write_bytes(b"%PDF-1.4 not a notebook")
+    (subs / "carol.ipynb").write_bytes(b"%PDF-1.4 not a notebook")
     out = subs / "grades.csv"  # inside the folder: a later run must not grade its own reports
     args = ["grade", str(subs), "--lessons", str(LESSONS), "--jobs", "2", "--out", str(out),
             "--json", str(tmp_path / "grades.json"), "--seed", str(SEED)]
     assert main(args) == 1  # carol's row is an error; the reports are written all the same
     rows = {r["submission"].rsplit("/", 1)[1]: r for r in csv.DictReader(out.open())}
     assert rows["alice.ipynb"]["total"] == "4" and rows["bob.ipynb"]["total"] == "0"
-    assert "not a Jupyter notebook" in rows["carol.pdf"]["error"]
+    assert "not a Jupyter notebook" in rows["carol.ipynb"]["error"]
     assert len(json.loads((tmp_path / "grades.json").read_text())) == 3
 
     # A saved result is reused, not graded again: mark alice's record and see it come back.

@@ -41,6 +41,11 @@ def run_download(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Fetch each piece in turn; the first failure raises ``DownloadError`` (one line).
     ``out``: where progress goes (default: ``sys.stdout`` at the time of the call)."""
     out = out or sys.stdout
+    from ..weights import hub_id
+    from .hub import check_repo_id
+
+    for name in args.weights:  # a misspelt name fails before anything is downloaded
+        check_repo_id(hub_id(name))
     if args.to is None:
         return _download(args, out)
     before = os.environ.get(CACHE_DIR_VAR)

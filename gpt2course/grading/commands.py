@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli_types import output_file, real_number, whole_number
+from ..cli_types import input_path, output_file, real_number, whole_number
 from ..course_folders import find_course_folder
 from ..errors import CourseError
 from ..i18n import tr
@@ -47,7 +47,7 @@ def _add_seed(p: argparse.ArgumentParser) -> None:
 
 
 def _add_lessons(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lessons", type=Path, default=None, help=tr(
+    p.add_argument("--lessons", type=input_path, default=None, help=tr(
         "the instructor's lesson notebooks (default: the course's lessons folder, found from "
         "here: ./lessons, a folder above, or the checkout of the installed package)"))
 
@@ -69,9 +69,9 @@ def _require_posix(command: str) -> None:
 
 def add_assign(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("assign", help=tr("write the learners' lessons/ from solutions/"))
-    p.add_argument("solutions", nargs="?", default=None, type=Path, help=tr(
+    p.add_argument("solutions", nargs="?", default=None, type=input_path, help=tr(
         "the solution notebooks (default: the course's solutions folder, found from here)"))
-    p.add_argument("lessons", nargs="?", default=None, type=Path,
+    p.add_argument("lessons", nargs="?", default=None, type=input_path,
                    help=tr("where to write the lessons (default: lessons beside SOLUTIONS)"))
     p.add_argument("--check", action="store_true",
                    help=tr("write nothing; fail if a lesson is out of date"))
@@ -95,7 +95,7 @@ def _run_assign(args: argparse.Namespace) -> int:
 def add_check(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("check",
                        help=tr("grade one notebook here and print each exercise's verdict"))
-    p.add_argument("notebook", type=Path, help=tr("the notebook to check"))
+    p.add_argument("notebook", type=input_path, help=tr("the notebook to check"))
     _add_lessons(p)
     p.set_defaults(run=_run_check)
 
@@ -122,7 +122,7 @@ def _run_check(args: argparse.Namespace) -> int:
 def add_grade(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grade",
                        help=tr("grade submitted notebooks safely (CSV, JSON, Gradescope)"))
-    p.add_argument("submissions", type=Path, help=tr(
+    p.add_argument("submissions", type=input_path, help=tr(
         "a notebook, or a folder: every *.ipynb in it and its subfolders (other files, hidden "
         "folders and checkpoints are skipped)"))
     _add_lessons(p)
@@ -162,7 +162,7 @@ def _run_grade(args: argparse.Namespace) -> int:
                              "results saved next to that file."))
     lessons_dir = _lessons(args)
     lessons = load_lessons(lessons_dir)
-    lesson = lesson_number(args.lesson, lessons) if args.lesson else None
+    lesson = lesson_number(args.lesson, lessons) if args.lesson is not None else None
     store = first_output.with_name(first_output.name + ".parts") if first_output else None
     found, skipped = find_submissions(args.submissions)
     paths = _without_reports(found, args, store)
@@ -173,11 +173,18 @@ def _run_grade(args: argparse.Namespace) -> int:
                              folder=args.submissions))
     limits = SandboxLimits(notebook_s=args.time_limit, memory_mb=args.memory_mb)
     solutions = lessons_dir.resolve().parent / "solutions"
-    grades = grade_many(
-        paths, lessons, seed=seed, limits=limits, jobs=args.jobs, store=store,
-        resume=args.resume, hide=(str(solutions),) if solutions.is_dir() else (),
-        on_done=lambda g: print(_summary(g), flush=True), lesson=lesson,
-    )
+    try:
+        grades = grade_many(
+            paths, lessons, seed=seed, limits=limits, jobs=args.jobs, store=store,
+            resume=args.resume, hide=(str(solutions),) if solutions.is_dir() else (),
+            on_done=lambda g: print(_summary(g), flush=True), lesson=lesson,
+        )
+    except KeyboardInterrupt:
+        if store is None or len(paths) < 2:
+            raise
+        print("\n" + tr("interrupted; the results so far are kept in {folder}: run the same "
+                        "command with --resume to go on.", folder=str(store)), file=sys.stderr)
+        return 130
     if len(grades) == 1 and not grades[0].error:
         for e in grades[0].exercises:
             print(e.message)

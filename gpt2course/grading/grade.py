@@ -175,6 +175,8 @@ def _not_a_regular_file(path: Path) -> str | None:
     if stat.S_ISLNK(info.st_mode):
         return tr("not graded: it is a symbolic link. Only regular files inside the "
                   "submissions folder are graded; hand in the notebook itself.")
+    if stat.S_ISDIR(info.st_mode):
+        return tr("not graded: it is a folder. Give the notebook file (.ipynb) itself.")
     if not stat.S_ISREG(info.st_mode):
         return tr("not graded: it is not a regular file. Hand in the notebook itself.")
     return None
@@ -377,8 +379,11 @@ def grade_many(
             on_done(grade)
         return grade
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         return list(pool.map(one, paths))
+    finally:  # on Ctrl-C, the files not started yet are not started at all
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def record_name(path: Path) -> str:
