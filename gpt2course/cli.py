@@ -15,7 +15,8 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 from .cli_argparse import OneLineParser, argparse_speaking
 from .cli_types import non_empty, real_number, whole_number
@@ -137,18 +138,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argparse's own exits (``--help``, a bad option: code 2) raise ``SystemExit`` as usual.
     """
+    lang = None
     try:
         _never_fail_on_encoding()
-        return _main(argv)
+        lang = _language_given(argv)
+        return _main(argv, lang)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _in_language(lang, _interrupted)
     except CourseError as err:
-        print(tr("gpt2course: {error}", error=err), file=sys.stderr)
-        return 2
+        return _in_language(lang, partial(_say_course_error, err))
     except BrokenPipeError:
         return _pipe_closed()
     except Exception as err:  # noqa: BLE001 - the safety net: one line, never a traceback
-        return report_bug("gpt2course", err)
+        return _in_language(lang, partial(report_bug, "gpt2course", err))
+
+
+def _in_language(lang: str | None, say: Callable[[], int]) -> int:
+    """``say()`` in ``lang``; in English when setting the language is what fails."""
+    try:
+        with speaking(lang):
+            return say()
+    except (Exception, KeyboardInterrupt):  # noqa: BLE001 - the language fails: in English
+        return say()
+
+
+def _say_course_error(err: CourseError) -> int:
+    print(tr("gpt2course: {error}", error=err), file=sys.stderr)
+    return 2
 
 
 def _never_fail_on_encoding() -> None:
@@ -161,8 +177,8 @@ def _never_fail_on_encoding() -> None:
             pass
 
 
-def _main(argv: Sequence[str] | None) -> int:
-    with speaking(_language_given(argv)):
+def _main(argv: Sequence[str] | None, lang: str | None) -> int:
+    with speaking(lang):
         _warn_unknown_language()
         with argparse_speaking():
             parser = build_parser()
