@@ -3,6 +3,7 @@ default, and the caller's language unchanged after ``main`` returns."""
 
 from __future__ import annotations
 
+import argparse
 import os
 
 import pytest
@@ -66,3 +67,60 @@ def test_unknown_language_is_one_clear_line(capsys):
         cli.main(["assign", "--lang", "fr"])
     assert exit_.value.code == 2
     assert "invalid choice: 'fr'" in capsys.readouterr().err
+
+
+def _english_helps(name: str | None) -> list[str]:
+    """The English help texts of a command's options (or of the top level's)."""
+    parser = cli.build_parser()
+    if name is not None:
+        parser = parser._subparsers._group_actions[0].choices[name]
+    texts = [a.help for a in parser._actions if a.help and a.help != argparse.SUPPRESS]
+    return [t for t in texts + [parser.description or ""] if len(t) > 12]
+
+
+def _commands() -> list[str]:
+    return list(cli.build_parser()._subparsers._group_actions[0].choices)
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_help_of_every_command_in_chinese(how, capsys, monkeypatch):
+    names = [None, *_commands()]
+    english = {name: _english_helps(name) for name in names}
+    if how == "environment":
+        monkeypatch.setenv("GPT2COURSE_LANG", "zh")
+    for name in names:
+        argv = ([] if name is None else [name]) + ["--help"]
+        with pytest.raises(SystemExit) as exit_:
+            cli.main(["--lang", "zh", *argv] if how == "option" else argv)
+        assert exit_.value.code == 0
+        text = capsys.readouterr().out
+        assert text.startswith("用法：") and "选项" in text and "显示此帮助信息并退出" in text, text
+        left = [t for t in english[name] if t.split("(")[0].strip() in text]
+        assert not left, f"`{name} --help` still in English: {left}"
+    assert argparse._("usage: ") == "usage: "  # argparse is left as it was
+
+
+@pytest.mark.parametrize("argv, chinese", [
+    (["grade"], "缺少必需的参数：submissions"),
+    (["frobnicate"], "无效的选择：'frobnicate'"),
+    (["doctor", "--nope"], "无法识别的参数：--nope"),
+    (["grade", "x.ipynb", "--jobs"], "参数 --jobs：需要一个值"),
+    (["generate", "--top-p", "2"], "参数 --top-p：必须是区间 (0, 1] 内的数"),
+    (["check", ""], "参数 notebook：请给出路径"),
+])
+def test_argparse_errors_in_chinese(argv, chinese, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--lang", "zh", *argv])
+    assert exit_.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert chinese in line and "（见 gpt2course" in line, line
+
+
+def test_an_unknown_language_in_the_environment_says_so_once(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("GPT2COURSE_LANG", "klingon")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["assign", "no-such-folder", "out"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("gpt2course: GPT2COURSE_LANG='klingon' is not a language of the course; "
+                      "using English (the languages: en, zh).")
+    assert err[1].startswith("gpt2course assign: ") and len(err) == 2
