@@ -170,7 +170,7 @@ def test_script_trains_and_saves(tmp_path):
 def test_script_reports_bad_settings_without_a_traceback(tmp_path):
     result = run_module(["-m", "gpt2course.train", "--n-embd", "30"], cwd=tmp_path)
     assert result.returncode == 2
-    assert "gpt2course.train:" in result.stderr and "n_head" in result.stderr
+    assert "gpt2course.train:" in result.stderr and "--n-head" in result.stderr
     assert "Traceback" not in result.stderr
 
 
