@@ -11,6 +11,7 @@ the traceback saved to a file, exit code 1.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import tempfile
@@ -32,6 +33,10 @@ LANG_VARIABLE = "GPT2COURSE_LANG"
 MAX_NEW_TOKENS = 4096
 MAX_TEMPERATURE = 100.0  # far above this the distribution is uniform to float precision
 GPT2_VOCAB_SIZE = 50257  # top-k beyond the vocabulary keeps every token
+# What the machine refuses, not a bug: a full disk or quota, a read-only or forbidden place,
+# too many open files.
+REFUSALS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EMFILE,
+            errno.ENFILE}
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
@@ -210,10 +215,14 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         return _pipe_closed()
     except OSError as err:
-        if err.filename is None:
+        if err.filename is not None:
+            print(tr("gpt2course {command}: cannot use {path}: {reason}.", command=args.command,
+                     path=err.filename, reason=err.strerror or err), file=sys.stderr)
+        elif err.errno in REFUSALS:
+            print(tr("gpt2course {command}: the system refused: {reason}.",
+                     command=args.command, reason=err.strerror or err), file=sys.stderr)
+        else:
             return report_bug(f"gpt2course {args.command}", err)
-        print(tr("gpt2course {command}: cannot use {path}: {reason}.", command=args.command,
-                 path=err.filename, reason=err.strerror or err), file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the safety net
         return report_bug(f"gpt2course {args.command}", err)

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
+from .course_folders import find_course_folder
 from .errors import CourseError
 from .i18n import speaking, tr
 from .translations import find_lessons
@@ -24,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     build = sub.add_parser("build", help="write solutions/zh/ (executed) from the translations")
     for p in (status, build):
         p.add_argument("lesson", nargs="?", help="03, 03_attention or a path (default: all)")
-        p.add_argument("--solutions", default="solutions", help="default: solutions")
+        p.add_argument("--solutions", default=None,
+                       help="default: the course's solutions folder, found from here")
     status.add_argument("--brief", action="store_true", help="counts only, no English text")
     build.add_argument("--force", action="store_true", help="execute even if nothing changed")
     return parser
@@ -67,9 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     with speaking(args.lang):
         try:
+            solutions = args.solutions or str(find_course_folder("solutions", "--solutions"))
             if args.command == "status":
-                return status(args.solutions, args.lesson, args.brief)
-            return build(args.solutions, args.lesson, args.force)
+                return status(solutions, args.lesson, args.brief)
+            return build(solutions, args.lesson, args.force)
         except CourseError as err:
             print(tr("translations {command}: {error}", command=args.command, error=err),
                   file=sys.stderr)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..cli_types import output_folder
+from ..errors import CourseError
 from ..i18n import tr
 from .endpoint import CACHE_DIR_VAR, hub_endpoint
 
@@ -45,7 +46,10 @@ def run_download(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from .hub import check_repo_id
 
     for name in args.weights:  # a misspelt name fails before anything is downloaded
-        check_repo_id(hub_id(name))
+        try:
+            check_repo_id(hub_id(name))
+        except CourseError as err:
+            raise CourseError(tr("argument --weights: {error}", error=err)) from None
     if args.to is None:
         return _download(args, out)
     before = os.environ.get(CACHE_DIR_VAR)

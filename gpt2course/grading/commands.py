@@ -171,6 +171,10 @@ def _run_grade(args: argparse.Namespace) -> int:
     if not paths:
         raise CourseError(tr("{folder} holds no notebooks (*.ipynb) to grade.",
                              folder=args.submissions))
+    if args.gradescope is not None and len(paths) != 1:  # said before the work, not after
+        raise CourseError(tr("--gradescope writes one submission's results, got {count} "
+                             "submissions; grade one notebook at a time for Gradescope.",
+                             count=len(paths)))
     limits = SandboxLimits(notebook_s=args.time_limit, memory_mb=args.memory_mb)
     solutions = lessons_dir.resolve().parent / "solutions"
     try:

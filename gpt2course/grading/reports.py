@@ -40,7 +40,9 @@ def to_csv(grades: list[SubmissionGrade]) -> str:
 def _cell(text: str) -> str:
     """Text a spreadsheet shows as text: a file name like ``=HYPERLINK(...).ipynb`` would be
     run as a formula, so a leading ``= + - @`` (or tab, CR) gets a ``'`` in front (OWASP's
-    advice on CSV injection)."""
+    advice on CSV injection). A file name that is not UTF-8 (its bytes kept by Python as
+    surrogates) is written with the odd bytes as escapes such as ``\\udce9``."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
