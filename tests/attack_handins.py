@@ -265,6 +265,24 @@ def attacks(ctx: Ctx) -> list[Attack]:
                     except OSError:
                         pass
             """)}, ZERO),
+        Attack("cpu-hog", "starving a classmate", {
+            "04_gelu": _cell("""
+                import os, time
+                if not os.path.exists('hogging'):
+                    open('hogging', 'w').close()
+                    for _ in range(60):
+                        if os.fork() == 0:
+                            os.setsid()
+                            while True:
+                                pass
+                """),
+            "04_MLP": _cell("""
+                class MLP(nn.Module):
+                    def __init__(self, n_embd):
+                        super().__init__()
+                        import time
+                        time.sleep(7)
+                """)}, ZERO, slow=True),
         Attack("results-npz-bomb", "results files", {"04_gelu": _cell("""
             import io, os, zipfile, struct
             header = "{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000,), }"

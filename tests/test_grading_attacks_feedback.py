@@ -11,8 +11,9 @@ import json
 
 from attack_handins import CONTROL, edit_metadata
 from attack_support import ZERO
-from grading_support import grade, make_submission, message, scores
+from grading_support import LESSONS, grade, make_submission, message, scores
 
+from gpt2course.cli import main
 from gpt2course.grading.grade import MAX_MESSAGE, ExerciseGrade, SubmissionGrade
 from gpt2course.grading.reports import to_csv, to_gradescope
 
@@ -68,3 +69,15 @@ def test_reports_keep_formulas_and_markup_as_text():
     assert table[1][0] == "'=HYPERLINK(\"http://x\",\"4\").ipynb" and table[3][0] == "honest.ipynb"
     results = json.loads(to_gradescope(rows[0]))
     assert results["output_format"] == results["test_output_format"] == "text"
+
+
+def test_a_hostile_file_name_reaches_neither_terminal_nor_spreadsheet(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "=HYPERLINK(1)\x1b[2J\x1b]0;pwned\x07.ipynb").write_text("not a notebook")
+    out = tmp_path / "g.csv"
+    assert main(["grade", str(subs), "--lessons", str(LESSONS), "--out", str(out)]) == 1
+    printed = capsys.readouterr()
+    assert not CONTROL.search(printed.out + printed.err), printed
+    row = next(csv.DictReader(out.open()))
+    assert "=HYPERLINK" in row["submission"] and not row["error"].startswith("=")

@@ -54,6 +54,7 @@ HONEST = [
     "        self.w = nn.Parameter(torch.zeros(2))\n        self.forward = self.forward",
     "import sys\nprint(sys.version)",
     "def f(x):\n    '''Like gpt2course.model.gelu.'''\n    return x",
+    "print('the same ids as tiktoken gives')",
 ]
 
 

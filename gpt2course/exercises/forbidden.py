@@ -19,6 +19,7 @@ import ast
 import contextlib
 import importlib
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -251,6 +252,9 @@ FRAME_ATTRIBUTES = frozenset({"f_back", "f_locals", "f_globals", "f_builtins", "
                               "__globals__", "__builtins__"})
 REFERENCE_MODULES = ("gpt2course", "tiktoken", "transformers")
 ALLOWED_REFERENCE = frozenset({"gpt2course", "gpt2course.check"})  # the notebooks' check()
+# A module or file path of the reference, in a string: "gpt2course.model", ".../tiktoken/",
+# not a sentence that mentions it ("compare with tiktoken").
+_REFERENCE_PATH = re.compile(r"(^|[/\\.])(" + "|".join(REFERENCE_MODULES) + r")([/\\.]|$)")
 _PATCHABLE_ROOTS = ("torch", "numpy", "math", "builtins", "sys", "calling", "random", "os",
                     "operator", "functools")
 
@@ -270,7 +274,7 @@ def tampering(source: str) -> list[Forbidden]:
         if what:
             found.append(Forbidden(what, getattr(node, "lineno", 0)))
     found += [Forbidden(repr(text[:60]), line) for text, line in _strings(tree)
-              if any(m in text for m in REFERENCE_MODULES)]
+              if _REFERENCE_PATH.search(text)]
     return sorted({(f.line, f.spelled): f for f in found}.values(),
                   key=lambda f: (f.line, f.spelled))
 

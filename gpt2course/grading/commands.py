@@ -241,12 +241,15 @@ def _grade_exit_code(target: Path, grades: list) -> int:
 
 def _summary(grade) -> str:
     """The terminal's line for one submission; its file is named once, at the start."""
+    from .untrusted import clean_text
+
+    name = clean_text(grade.submission, 1000)  # a file name may hold terminal escapes
     if grade.error:
-        return tr("{submission}: ERROR {error}", submission=grade.submission, error=grade.error)
+        return tr("{submission}: ERROR {error}", submission=name, error=grade.error)
     if not grade.exercises:
         return tr("{submission}: {lesson} has no graded exercises; nothing to score",
-                  submission=grade.submission, lesson=grade.lesson)
-    return f"{grade.submission}: {_num(grade.total)} / {_num(grade.max_total)}"
+                  submission=name, lesson=grade.lesson)
+    return f"{name}: {_num(grade.total)} / {_num(grade.max_total)}"
 
 
 def add_bundle(sub: argparse._SubParsersAction) -> None:
