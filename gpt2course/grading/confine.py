@@ -68,6 +68,17 @@ def confine(settings: dict) -> dict:
     return held
 
 
+CLONE_NEWPID = 0x20000000
+
+
+def new_pid_namespace() -> bool:
+    """Make the next child this process forks the first process (pid 1) of a new pid
+    namespace: when that child ends, the kernel kills every process left in it, a daemon
+    that left the session included. Needs root, or a user namespace of our own (the
+    fallback's ``CLONE_NEWUSER`` above); False where it cannot."""
+    return sys.platform.startswith("linux") and _unshare(CLONE_NEWPID)
+
+
 def _unshare(flags: int) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)

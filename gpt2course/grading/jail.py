@@ -97,14 +97,15 @@ def command(job: Path, worker_args: list[str], *, tmp_mb: int) -> list[str]:
             *worker_args]
 
 
-def landlock_paths(job: Path) -> tuple[list[str], list[str]]:
+def landlock_paths(job: Path, *, proc: bool = False) -> tuple[list[str], list[str]]:
     """(read-only, read-write) paths of a job without bubblewrap, for ``confine.landlock``:
     the same allowlist as bwrap's view (the job, Python's standard library less its
     site-packages, the allowed packages, the system's shared libraries), where the job's
-    ``out`` and ``work`` folders and ``/dev/null`` are writable."""
+    ``out`` and ``work`` folders and ``/dev/null`` are writable. ``proc``: ``/proc`` too
+    (as root, where the job's own ``/proc`` shows only its sandbox user's processes)."""
     stdlib = Path(os.path.realpath(os.path.dirname(os.__file__)))
-    read = [str(interpreter()), str(job), "/etc/ld.so.cache", "/proc/cpuinfo",
-            "/sys/devices/system/cpu", "/dev/urandom"]
+    read = [str(interpreter()), str(job), "/etc/ld.so.cache", "/proc" if proc else
+            "/proc/cpuinfo", "/sys/devices/system/cpu", "/dev/urandom"]
     read += [str(p) for p in stdlib.iterdir() if p.name not in ("site-packages", "dist-packages")]
     read += [str(p) for p in sorted(Path(os.path.realpath(sys.base_prefix)).glob("lib/libpython*"))]
     read += [str(p) for p in package_paths()]

@@ -179,7 +179,8 @@ def _settings(job: Path, uid: int | None, exercises: list[Exercise], limits: San
         "python_path": [jail.PKGS] if bwrap else [],
         # without bubblewrap, the kernel's Landlock gives the same allowlist where it can
         "landlock": None if bwrap or not sys.platform.startswith("linux") else dict(
-            zip(("read", "write"), jail.landlock_paths(job), strict=True)),
+            zip(("read", "write"), jail.landlock_paths(job, proc=uid is not None),
+                strict=True)),
     }
 
 

@@ -30,7 +30,7 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling.py, confine.py
-from confine import confine  # noqa: E402 - found through the line above
+from confine import confine, new_pid_namespace  # noqa: E402 - found through the line above
 
 # Imported before the worker drops to an unprivileged user: where Python is installed in a
 # folder only root may read (e.g. pyenv under /root), these could not be loaded after.
@@ -60,13 +60,78 @@ def main(job_dir: Path) -> None:
     with np.load(job_dir / "inputs.npz", allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     held = confine(settings)
+    # Where it can (the fallback without bubblewrap, as a user), each exercise's process is
+    # the init of its own pid namespace, so nothing it starts outlives it.
+    held["pid_namespace_per_exercise"] = not settings.get("bubblewrap") and _can_unshare_pids()
     out = job_dir / "out"
     (out / "confinement.json").write_text(json.dumps(held))
     os.chdir(job_dir / "work")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # over the file limit: an error, not death
+    # Under bubblewrap (a pid namespace per job) or as a sandbox user of its own, every
+    # other process this worker can see is the learner's: none outlives its exercise.
+    sweep = bool(settings.get("bubblewrap") or settings.get("uid") is not None)
     for number, exercise in enumerate(job["exercises"]):
+        exercise["own_pids"] = held["pid_namespace_per_exercise"]
         status = run_in_child(number, exercise, job["cells"], arrays, out, private)
+        if sweep:
+            _kill_the_rest()
         (out / f"{number}.exit.json").write_text(json.dumps(status))
+
+
+def _kill_the_rest() -> None:
+    """SIGKILL every process in sight but this one and the namespace's init (pid 1), until
+    none is left (a fork bomb makes more while we kill)."""
+    for _ in range(100):
+        try:
+            listed = os.listdir("/proc")
+        except OSError:
+            return  # not in view here: the grader kills them when the job ends
+        others = [int(p) for p in listed if p.isdigit()
+                  and int(p) not in (1, os.getpid()) and not _zombie(p)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in others:  # reap our own children; others are bwrap's to reap
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except OSError:
+                pass
+        time.sleep(0.01)
+
+
+def _zombie(pid: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True  # gone already
+
+
+def _can_unshare_pids() -> bool:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if new_pid_namespace() else 1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def _in_own_pid_namespace() -> None:
+    """Go on as the first process of a new pid namespace; this process only waits for it and
+    ends as it ends. When it ends, the kernel kills every process it left behind."""
+    if not new_pid_namespace():
+        return
+    pid = os.fork()
+    if pid == 0:
+        return
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    code = os.waitpid(pid, 0)[1]
+    if os.WIFSIGNALED(code):  # the same end for the worker to read
+        signal.signal(os.WTERMSIG(code), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(code))
+    os._exit(os.waitstatus_to_exitcode(code) if os.WIFEXITED(code) else 1)
 
 
 def read_private() -> dict:
@@ -97,6 +162,8 @@ def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
 
             seconds = int(exercise["time_limit_s"]) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds))
+            if exercise.get("own_pids"):
+                _in_own_pid_namespace()
             reference = reference_cells(exercise, private)
             private.clear()  # the other exercises' solutions leave this process's reach
             run_exercise(number, exercise, cells, arrays, out, reference)
