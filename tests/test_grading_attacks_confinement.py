@@ -56,11 +56,22 @@ def test_without_bubblewrap_landlock_keeps_the_learner_to_its_job(tmp_path, no_b
         "    pass\ntry:\n"
         f"    socket.create_connection(('127.0.0.1', {server.getsockname()[1]}), timeout=2)\n"
         "    found.append('tcp')\nexcept OSError:\n    pass")
-    # other cells: exits in a cell and an interrupt that hides its message lose only theirs
-    cells = {**reporting(code), "04_mlp": MLP_OK + "import sys\nsys.exit(3)\n",
+    # other cells: an exit in a cell loses nothing; a daemon started in gelu's run is gone
+    # by MLP's; an interrupt that hides its message loses only its exercise
+    daemon = ("import os, time\nif not os.path.exists('d.pid'):\n    if os.fork() == 0:\n"
+              "        os.setsid()\n        open('d.pid', 'w').write(str(os.getpid()))\n"
+              "        while True:\n            time.sleep(1)\n    time.sleep(0.5)\n")
+    cells = {**reporting(daemon + code), "04_mlp": MLP_OK + "import sys\nsys.exit(3)\n",
              "04_MLP": "class Out(KeyboardInterrupt):\n    def __str__(self):\n"
                        "        raise RecursionError('no')\n\n"
                        "class MLP(nn.Module):\n    def __init__(self, n_embd):\n"
+                       "        pid = open('d.pid').read()\n        try:\n"
+                       "            os.kill(int(pid), 0)\n        except OSError:\n"
+                       "            raise Out()\n        try:  # zombie or out of view: dead\n"
+                       "            stat = open(f'/proc/{pid}/stat').read()\n"
+                       "        except OSError:\n            stat = ') Z'\n"
+                       "        if stat.rsplit(')', 1)[1].split()[0] != 'Z':\n"
+                       "            raise RuntimeError('the daemon is alive')\n"
                        "        raise Out()\n"}
     try:
         _, attacker = honest_and(tmp_path, cells)
@@ -68,6 +79,7 @@ def test_without_bubblewrap_landlock_keeps_the_learner_to_its_job(tmp_path, no_b
         server.close()
     assert attacker.sandbox["bubblewrap"] is False and attacker.sandbox["landlock"] >= 1
     assert "found: []" in message(attacker, "04.gelu")
+    assert "the daemon is alive" not in message(attacker, "04.MLP")
     assert scores(attacker) == {**{k: 0.0 for k in FULL}, "04.mlp": 2.0}
     assert public.read_text() == "PUBLIC-TEXT" and not (open_dir / "planted").exists()
 
@@ -76,7 +88,9 @@ def test_without_bubblewrap_landlock_keeps_the_learner_to_its_job(tmp_path, no_b
 def test_without_a_cgroup_the_watchdog_holds_memory_for_all_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(MemoryGroup, "create", classmethod(lambda cls, limit: None))
     # Four children of 600 MB each: each under the 1.5 GB per-process limit, all together not.
-    hog = ("import os, time\npids = []\nfor _ in range(4):\n    pid = os.fork()\n"
+    hog = ("import os, time\npids, once = [], not os.path.exists('hogged')\n"  # gelu's run
+           "open('hogged', 'w').close()\n"
+           "for _ in range(4 if once else 0):\n    pid = os.fork()\n"
            "    if pid == 0:\n        try:\n            block = bytearray(600_000_000)\n"
            "            block[::4096] = b'x' * len(block[::4096])\n            time.sleep(2)\n"
            "            os._exit(0)\n        except BaseException:\n            os._exit(1)\n"

@@ -273,7 +273,9 @@ def test_memory_is_limited_per_submission_not_per_process(tmp_path):
         pytest.skip("no memory cgroup can be made here (needs root and a writable cgroup fs)")
     # Four children of 600 MB each: every one is under the 1.5 GB per-process limit, all
     # together are not. gelu is right only if all four held their memory.
-    hog = ("import os, time\npids = []\nfor _ in range(4):\n    pid = os.fork()\n"
+    hog = ("import os, time\npids, once = [], not os.path.exists('hogged')\n"  # gelu's run
+           "open('hogged', 'w').close()\n"
+           "for _ in range(4 if once else 0):\n    pid = os.fork()\n"
            "    if pid == 0:\n        try:\n            block = bytearray(600_000_000)\n"
            "            block[::4096] = b'x' * len(block[::4096])\n            time.sleep(2)\n"
            "            os._exit(0)\n        except BaseException:\n            os._exit(1)\n"
