@@ -139,3 +139,23 @@ def test_a_single_non_notebook_given_directly_still_fails_with_2(tmp_path, capsy
     assert main(["grade", str(path), "--lessons", str(LESSONS)]) == 2
     [row] = capsys.readouterr().out.splitlines()
     assert row.startswith(f"{path}: ERROR ") and row.count(name) == 1
+
+
+def test_a_second_run_does_not_count_its_own_reports_as_skipped(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "broken.ipynb").write_text("{ nope")
+    (subs / "README.md").write_text("hi")
+    argv = ["grade", str(subs), "--lessons", str(LESSONS), "--out", str(subs / "grades.csv")]
+    for _ in range(2):  # the second run finds grades.csv and grades.csv.parts/ beside them
+        assert main([*argv, "--resume"]) == 1
+        [note] = [line for line in capsys.readouterr().out.splitlines()
+                  if line.startswith("skipped ")]
+        assert note.startswith("skipped 1 file(s)") and note.endswith(": README.md"), note
+
+
+def test_a_report_over_a_hand_in_names_the_option(tmp_path, capsys):
+    (tmp_path / "a.ipynb").write_text("{}")
+    assert main(["grade", str(tmp_path), "--lessons", str(LESSONS), "--json",
+                 str(tmp_path / "a.ipynb")]) == 2
+    assert "argument --json: " in capsys.readouterr().err

@@ -166,6 +166,7 @@ def _run_grade(args: argparse.Namespace) -> int:
     store = first_output.with_name(first_output.name + ".parts") if first_output else None
     found, skipped = find_submissions(args.submissions)
     paths = _without_reports(found, args, store)
+    skipped = _without_reports(skipped, args, store)  # this run's own reports: not news
     if skipped:
         print(_skipped_line(skipped, args.submissions))
     if not paths:
@@ -213,14 +214,18 @@ def _without_reports(paths: list[Path], args: argparse.Namespace,
     submissions' folder, and a later run must not grade them). A report that would
     overwrite a hand-in (the file given, or any notebook) or another report is refused
     before anything is written, so that no file is lost."""
-    outputs = [p.resolve() for p in (args.out, args.json, args.gradescope) if p is not None]
-    for i, out in enumerate(outputs):
+    given = [(flag, p.resolve()) for flag, p in (("--out", args.out), ("--json", args.json),
+                                                 ("--gradescope", args.gradescope))
+             if p is not None]
+    outputs = [out for _, out in given]
+    for i, (flag, out) in enumerate(given):
         if out in outputs[:i]:
             raise CourseError(tr("--out, --json and --gradescope must name different files; "
                                  "{path} is given twice.", path=str(out)))
         if out == Path(args.submissions).resolve() or out.suffix.lower() == ".ipynb":
-            raise CourseError(tr("{path} is a notebook or a hand-in; write the report to "
-                                 "another file, so that it is not overwritten.", path=str(out)))
+            raise CourseError(tr("argument {flag}: {path} is a notebook or a hand-in; write the "
+                                 "report to another file, so that it is not overwritten.",
+                                 flag=flag, path=str(out)))
     parts = store.resolve() if store is not None else None
     return [p for p in paths if p.resolve() not in outputs
             and (parts is None or parts not in p.resolve().parents)]
