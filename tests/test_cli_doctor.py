@@ -141,3 +141,12 @@ def test_an_unreachable_hub_is_not_a_problem_when_nothing_is_needed_from_it(monk
     hub = next(line for line in status.download_lines(lambda url: False)
                if line.what == "Hugging Face Hub")
     assert "not needed" in hub.detail and "HF_ENDPOINT to a mirror" not in hub.detail
+
+
+def test_a_cache_variable_naming_a_file(bare, monkeypatch):
+    target = bare / "notes.txt"
+    target.write_text("a file")
+    monkeypatch.setenv("GPT2COURSE_CACHE_DIR", str(target))
+    line = line_about(report(), "download folder")
+    assert line.startswith("[missing]") and "is a file, not a folder" in line
+    assert line.endswith("point GPT2COURSE_CACHE_DIR at a folder")

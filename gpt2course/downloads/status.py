@@ -55,6 +55,11 @@ def _cache_line(pieces: list[Line]) -> Line:
         existing = existing.parent
     if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
         return Line("ok", what, tr("{path} ({source}), writable", path=folder, source=source))
+    if folder.exists() and not folder.is_dir():
+        fix = (tr("point {var} at a folder", var=CACHE_DIR_VAR) if os.environ.get(CACHE_DIR_VAR)
+               else tr("set {var} to a folder you can write", var=CACHE_DIR_VAR))
+        return Line("missing", what, tr("{path} ({source}) is a file, not a folder; {fix}",
+                                        path=folder, source=source, fix=fix))
     if all(p.status == "ok" for p in pieces):
         return Line("note", what, tr("{path} ({source}) cannot be written; fine, as it holds "
                                      "everything", path=folder, source=source))
