@@ -159,3 +159,14 @@ def test_a_report_over_a_hand_in_names_the_option(tmp_path, capsys):
     assert main(["grade", str(tmp_path), "--lessons", str(LESSONS), "--json",
                  str(tmp_path / "a.ipynb")]) == 2
     assert "argument --json: " in capsys.readouterr().err
+
+
+def test_skipped_names_reach_the_terminal_without_escapes(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a.ipynb").write_text("{ nope")
+    (subs / "\x1b]0;pwned\x07.txt").write_text("hostile name")
+    assert main(["grade", str(subs), "--lessons", str(LESSONS)]) == 1
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\x07" not in printed
+    assert "\\x1b]0;pwned\\x07.txt" in printed

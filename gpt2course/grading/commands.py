@@ -200,8 +200,10 @@ def _run_grade(args: argparse.Namespace) -> int:
 
 def _skipped_line(skipped: list[Path], folder: Path) -> str:
     """One line: how many files were not graded, with a few of their names."""
-    names = [str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p)
-             for p in skipped[:3]]
+    from .untrusted import clean_text
+
+    names = [clean_text(str(p.relative_to(folder)) if p.is_relative_to(folder) else str(p), 200)
+             for p in skipped[:3]]  # a file name may hold terminal escapes
     more = "" if len(skipped) <= 3 else ", …"
     return tr("skipped {count} file(s) that are not notebooks to grade (hidden files, "
               "checkpoints, other kinds of files): {names}", count=len(skipped),

@@ -12,6 +12,7 @@ from ..errors import CourseError
 from ..i18n import tr
 from .grade import SubmissionGrade
 from .notebooks import atomic_write_text
+from .untrusted import clean_text
 
 
 def exercise_columns(grades: list[SubmissionGrade]) -> list[str]:
@@ -55,7 +56,8 @@ def to_json(grades: list[SubmissionGrade]) -> str:
 def to_gradescope(grade: SubmissionGrade) -> str:
     """Gradescope's autograder results: a total score and one test per exercise."""
     if grade.error:  # the reason once, in the test named after the file handed in
-        tests = [{"name": Path(grade.submission).name or "notebook", "score": 0, "max_score": 0,
+        name = clean_text(Path(grade.submission).name, 200) or "notebook"
+        tests = [{"name": name, "score": 0, "max_score": 0,
                   "status": "failed", "output": grade.error, "visibility": "visible"}]
     else:
         tests = [
