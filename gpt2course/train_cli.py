@@ -56,8 +56,9 @@ def _field_comments() -> dict[str, str]:
 def _parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
-        description="Train a small GPT-2 on Tiny Shakespeare and save it as a GPT-2 checkpoint. "
-        "Run it with torchrun --nproc_per_node=N to train on N processes with DDP.",
+        description=tr("Train a small GPT-2 on Tiny Shakespeare and save it as a GPT-2 "
+                       "checkpoint. Run it with torchrun --nproc_per_node=N to train on N "
+                       "processes with DDP."),
     )
     comments = _field_comments()
     for f in dataclasses.fields(TrainConfig):
@@ -73,8 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         parser.add_argument(flag, type=kind, default=f.default, metavar=str(f.type).upper(),
                             help=text.replace("%", "%%"))
     parser.add_argument("--out", default="shakespeare-gpt2", type=output_folder,
-                        help="folder to save the checkpoint in (default: shakespeare-gpt2)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+                        help=tr("folder to save the checkpoint in (default: shakespeare-gpt2)"))
+    parser.add_argument("--no-progress", action="store_true", help=tr("no progress bar"))
     return parser
 
 
