@@ -36,6 +36,10 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:
+    if name == "check":
+        # ``gpt2course.check(fn)`` after ``import gpt2course``: the check module, which is
+        # callable (``from gpt2course import check`` gives it too).
+        return import_module(f"{__name__}.check")
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(import_module(_HOMES[name], __name__), name)

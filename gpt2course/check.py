@@ -17,10 +17,14 @@ same ``judge`` under the same rules:
 from __future__ import annotations
 
 import ast
+import ctypes
 import inspect
 import os
 import signal
+import sys
 import threading
+import time
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,6 +33,7 @@ from .exercises import Exercise, Verdict, all_exercises, by_function, for_lesson
 from .exercises.calling import InputChanged, LearnerError, NotPlain, run_case
 from .exercises.core import Case, Problem, Upstream, timed_out
 from .exercises.forbidden import refused, scan
+from .exercises.returns import returned_text
 from .i18n import tr
 
 
@@ -87,9 +92,12 @@ def run_limited(exercise: Exercise, obj: Any, cases: list[Case]) -> list[Any] | 
     functions refused; a ``Problem`` naming the function when all of it takes longer
     than the exercise's time limit (the grader's)."""
 
+    contracts = [exercise.contract(case) for case in cases]  # the reference, not timed
+
     def run_all() -> list[Any]:
         with refused(exercise):
-            return [outcome(exercise, obj, case.inputs) for case in cases]
+            return [outcome(exercise, obj, case.inputs, returns)
+                    for case, returns in zip(cases, contracts, strict=True)]
 
     try:
         return within(exercise.time_limit_s, run_all)
@@ -97,15 +105,15 @@ def run_limited(exercise: Exercise, obj: Any, cases: list[Case]) -> list[Any] | 
         return timed_out(exercise.function, exercise.time_limit_s)
 
 
-def outcome(exercise: Exercise, obj: Any, inputs: dict[str, Any]) -> Any:
+def outcome(exercise: Exercise, obj: Any, inputs: dict[str, Any], returns: Any = None) -> Any:
     """What the learner's code gives on one case: plain data, a LearnerError, an
-    InputChanged or a Problem."""
+    InputChanged or a Problem (a breach of the contract ``returns``, in the grader's words)."""
     try:
-        return run_case(obj, inputs, exercise.adapter, exercise.must_not_modify)
+        return run_case(obj, inputs, exercise.adapter, exercise.must_not_modify, returns)
     except (LearnerError, InputChanged) as err:
         return err
     except NotPlain as err:
-        return Problem(str(err))
+        return Problem(returned_text(err.record))
 
 
 # --- the time limit ------------------------------------------------------------------------
@@ -117,11 +125,14 @@ class TimeUp(BaseException):
 
 
 def within(seconds: float, call: Callable[[], Any]) -> Any:
-    """``call()``, or ``TimeUp`` after ``seconds``.
+    """``call()``, or ``TimeUp`` after ``seconds``; the learner's code is stopped either way.
 
     In the main thread (a Jupyter kernel runs cells there) a SIGALRM timer interrupts the
-    learner's code. Elsewhere, or where there is no SIGALRM, the call runs in a daemon
-    thread that is left behind when its time is up (Python cannot stop a thread).
+    learner's code. Elsewhere, or where there is no SIGALRM (Windows), the call runs in a
+    daemon thread; when its time is up, ``TimeUp`` is raised inside that thread
+    (``PyThreadState_SetAsyncExc``), again until it ends, so an endless loop does not go on
+    burning a core in the kernel. (Only a call stuck inside one long C function, which
+    checks for Python exceptions only when it returns, can outlive ``STOP_GRACE_S``.)
     """
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
         def on_alarm(signum: int, frame: Any) -> None:
@@ -142,14 +153,30 @@ def within(seconds: float, call: Callable[[], Any]) -> Any:
         except BaseException as err:  # noqa: BLE001 - handed back to the caller's thread
             box["error"] = err
 
-    worker = threading.Thread(target=run, daemon=True)
+    worker = threading.Thread(target=run, daemon=True, name="gpt2course-check")
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
+        stop_thread(worker)
         raise TimeUp
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+STOP_GRACE_S = 2.0  # how long stop_thread keeps raising TimeUp in a thread that goes on
+
+
+def stop_thread(thread: threading.Thread, grace_s: float = STOP_GRACE_S) -> bool:
+    """Raise ``TimeUp`` inside ``thread`` until it ends (its ``except BaseException`` may
+    swallow one); True when it ended within ``grace_s``."""
+    deadline = time.monotonic() + grace_s
+    while thread.is_alive() and time.monotonic() < deadline:
+        if thread.ident is not None:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                       ctypes.py_object(TimeUp))
+        thread.join(0.05)
+    return not thread.is_alive()
 
 
 # --- earlier exercises' functions ------------------------------------------------------------
@@ -256,3 +283,20 @@ def _defines(source: str, name: str) -> bool:
         return False
     return any(isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
                and node.name == name for node in tree.body)
+
+
+# --- `from gpt2course import check` -----------------------------------------------------------
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as ``check(fn)``: ``from gpt2course import check`` gives the
+    module (Python finds the submodule before any function of that name), and a learner
+    who writes it means the function, as the lessons' ``from gpt2course.check import check``
+    gives it."""
+
+    def __call__(self, obj: Any) -> None:
+        __tracebackhide__ = True
+        check(obj)
+
+
+sys.modules[__name__].__class__ = _CallableModule

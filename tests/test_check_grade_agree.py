@@ -65,6 +65,17 @@ TOP_K_IN_PLACE = '''def top_k_logits(logits, k):
     logits[logits < kth] = float("-inf")
     return logits
 '''
+GELU_NUMPY = ("def gelu(x):\n    x = x.numpy()\n"
+              "    return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))\n")
+LN_CLASS_NO_BIAS = '''class LayerNorm(nn.Module):
+    def __init__(self, n_embd):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n_embd))
+        self.bias = nn.Parameter(torch.zeros(n_embd))
+
+    def forward(self, x):
+        return layer_norm(x, self.weight, 0.0)
+'''
 
 # (lesson, grade_id, source)
 MUTATIONS = [
@@ -78,6 +89,8 @@ MUTATIONS = [
     ("05", "05_layer_norm", LN_BY_GETATTR),
     ("06", "06_temperature_probs", TEMPERATURE_TIMES),
     ("06", "06_top_k_logits", TOP_K_IN_PLACE),
+    ("04", "04_gelu", "import numpy as np\n\n\n" + GELU_NUMPY),  # the wrong kind of output
+    ("05", "05_LayerNorm", LN_CLASS_NO_BIAS),  # a class that later classes build on
 ]
 
 
@@ -121,6 +134,8 @@ def test_check_and_grade_agree_on_every_exercise(tmp_path, lesson, grade_id, sou
     ("03", "03_attention_scores", "attention_scores", "03.attention"),
     ("04", "04_gelu", "gelu", "04.mlp"),
     ("05", "05_layer_norm", "layer_norm", "05.Block"),
+    ("05", "05_LayerNorm", "LayerNorm", "05.Block"),
+    ("05", "05_LayerNorm", "LayerNorm", "05.MyGPT2"),
 ])
 def test_downstream_keeps_its_points_and_names_the_upstream_bug(tmp_path, lesson, grade_id,
                                                                 upstream, downstream):
@@ -199,3 +214,11 @@ def test_an_endless_loop_returns_within_the_time_limit(tmp_path, monkeypatch):
     messages = {e.id: e.message for e in result.exercises}
     assert messages["01.merge_pair"] == verdict.message
     assert "took longer" not in messages["01.text_to_bytes"]
+
+
+def test_a_wrong_kind_of_output_gets_the_same_words_in_check_and_grade(tmp_path):
+    source = "import numpy as np\n\n\n" + GELU_NUMPY
+    checked = check_verdicts("04", **{"04_gelu": source})
+    graded = grade_verdicts(tmp_path, "04", **{"04_gelu": source})
+    assert checked["04.gelu"] == graded["04.gelu"]
+    assert "returned a numpy array. Return a torch.Tensor" in checked["04.gelu"][1]

@@ -231,8 +231,9 @@ BLOCK_BUGS = {
 def test_block_bugs_are_named(bug):
     body, diagnosis = BLOCK_BUGS[bug]
     assert_diagnosed("Block", diagnosis, **{"05_Block": BLOCK_INIT + body})
-    # The whole model built on that block names the same bug.
-    assert_diagnosed("MyGPT2", diagnosis, **{"05_Block": BLOCK_INIT + body})
+    # One bug costs one exercise, in check as in the grade: the model built on that block
+    # is right with a correct Block, keeps its points, and names Block as what breaks it.
+    assert_blames("MyGPT2", "Block", **{"05_Block": BLOCK_INIT + body})
 
 
 def test_block_with_unbiased_layer_norm_is_named():
@@ -315,7 +316,8 @@ def test_count_of_gpt2_small_and_a_tensor_answer_is_explained():
     assert COUNT.expected(COUNT.cases(None)[1]) == 124_439_808
     body = "    return torch.tensor(124_439_808)\n"
     result = verdict("count_parameters", **{"05_count_parameters": COUNT_HEAD + body})
-    assert not result.passed and "got a tensor of shape ()" in result.message
+    assert not result.passed and "returned a torch.Tensor. Return a Python int" in result.message
+    assert ".item()" in result.message
 
 
 # --- MyGPT2 ----------------------------------------------------------------------------------

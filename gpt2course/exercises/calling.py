@@ -13,6 +13,7 @@ numbers. Arrays travel in an ``.npz`` file; in the JSON they are ``{"__array__":
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import traceback
@@ -28,12 +29,20 @@ NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: never objects
 
 
 class NotPlain(TypeError):
-    """The learner returned something that is not a tensor, an array or plain data."""
+    """The learner returned what the exercise does not take: a numpy array where a tensor
+    is expected, a tensor subclass, None, an object of their own ...
 
-    def __init__(self, what: str) -> None:
+    ``record`` says it as JSON, for the judge to word in the learner's language
+    (``core.returned_problem``): ``{"got": a kind (``KINDS``), "type": the value's type,
+    "where": "" or the path inside the value ("[2]"), "want": the contract there or None}``.
+    """
+
+    def __init__(self, got: str, type_name: str, where: str = "", want: Any = None) -> None:
+        self.record = {"got": got, "type": type_name, "where": where, "want": want}
         super().__init__(
-            f"Your code returned {what}. Return a torch.Tensor (not a subclass), "
-            "a number, a string, or a list or tuple of these."
+            f"Your code returned {got} ({type_name}){' at ' + where if where else ''}. "
+            "Return a torch.Tensor (not a subclass), a number, a string, or a list or "
+            "tuple of these, as the exercise asks."
         )
 
 
@@ -60,14 +69,18 @@ def to_plain(value: Any) -> Any:
     """Tensors become numpy arrays; lists, tuples, dicts and JSON scalars are kept.
 
     Only the exact types are accepted: a subclass of ``torch.Tensor``, ``int`` or ``list``
-    could change how it compares or prints, so it is refused.
+    could change how it compares or prints, so it is refused (``NotPlain``), as is a tensor
+    numpy cannot hold (bfloat16, sparse): reading it as float32 would hide its dtype.
     """
     kind = type(value)
     if kind is torch.Tensor:
-        return value.detach().cpu().clone().resolve_conj().resolve_neg().numpy()
+        try:
+            return value.detach().cpu().clone().resolve_conj().resolve_neg().numpy()
+        except (TypeError, RuntimeError):
+            raise NotPlain("tensor unreadable", _tensor_name(value)) from None
     if kind is np.ndarray:
         if value.dtype.kind not in NUMERIC_KINDS:
-            raise NotPlain(f"a numpy array of {value.dtype} (only numbers are accepted)")
+            raise NotPlain("numpy array", f"numpy.ndarray of {value.dtype}")
         return value.copy()
     if value is None or kind in (bool, int, float, str):
         return value
@@ -77,9 +90,116 @@ def to_plain(value: Any) -> Any:
         return [to_plain(v) for v in value]
     if kind is dict:
         if not all(type(k) is str for k in value):
-            raise NotPlain("a dict whose keys are not all strings")
+            raise NotPlain("dict keys", "dict")
         return {k: to_plain(v) for k, v in value.items()}
-    raise NotPlain(f"an object of type {kind.__module__}.{kind.__qualname__}")
+    raise NotPlain(kind_of(value), _type_name(value))
+
+
+# --- what a learner's function must return ---------------------------------------------------
+
+# A contract ("spec") is plain JSON, so that it travels to the sandbox with the cases:
+# "tensor" (exactly torch.Tensor; shape and dtype are the comparison's job), "int" (a Python
+# int or a numpy integer, never a bool), "float", "bool", "str", "none", "any",
+# {"seq": spec} (a list or tuple, each item meeting spec), {"items": [spec, ...]} (a list or
+# tuple whose i-th item meets the i-th spec), {"dict": spec} (a dict with str
+# keys, each value meeting spec), {"one of": [spec, ...]}.
+KINDS = ("tensor", "tensor subclass", "tensor unreadable", "numpy array", "numpy scalar",
+         "int", "float", "bool", "str", "none", "list", "tuple", "dict", "dict keys", "object")
+
+
+def kind_of(value: Any) -> str:
+    """Which of ``KINDS`` a value is."""
+    kind = type(value)
+    if kind is torch.Tensor:
+        return "tensor"
+    if isinstance(value, torch.Tensor):
+        return "tensor subclass"
+    if isinstance(value, np.ndarray):
+        return "numpy array"
+    if isinstance(value, np.generic):
+        return "numpy scalar"
+    simple = {type(None): "none", bool: "bool", int: "int", float: "float", str: "str",
+              list: "list", tuple: "tuple", dict: "dict"}
+    return simple.get(kind, "object")
+
+
+def spec_of(expected: Any) -> Any:
+    """The contract that the reference's plain output (``to_plain``) stands for: arrays were
+    tensors (every reference computes in torch), lists were lists or tuples."""
+    if isinstance(expected, np.ndarray):
+        return "tensor"
+    if isinstance(expected, list):
+        items = [spec_of(v) for v in expected]
+        if all(i == items[0] for i in items):
+            return {"seq": items[0] if items else "any"}
+        return {"items": items}  # a fixed group, e.g. (pair, count)
+    if isinstance(expected, dict):
+        values = [spec_of(v) for v in expected.values()]
+        return {"dict": values[0] if values and all(v == values[0] for v in values) else "any"}
+    return {type(None): "none", bool: "bool", int: "int", float: "float",
+            str: "str"}.get(type(expected), "any")
+
+
+def check_returns(value: Any, spec: Any, where: str = "") -> Any:
+    """``value`` if it meets ``spec``; else ``NotPlain`` naming what it is and where.
+
+    A value the comparison could be fooled by (a tensor subclass, an object with its own
+    ``__eq__``, a numpy array passed off as a tensor) never meets a contract."""
+    if spec is None or spec == "any":
+        return value  # to_plain still refuses what cannot be compared safely
+    got = kind_of(value)
+    if isinstance(spec, dict) and "one of" in spec:
+        for option in spec["one of"]:
+            try:
+                return check_returns(value, option, where)
+            except NotPlain:
+                continue
+        raise NotPlain(got, _type_name(value), where, spec)
+    if isinstance(spec, dict) and "seq" in spec and got in ("list", "tuple"):
+        for i, item in enumerate(value):
+            check_returns(item, spec["seq"], f"{where}[{i}]")
+        return value
+    if isinstance(spec, dict) and "items" in spec and got in ("list", "tuple"):
+        for i, (item, item_spec) in enumerate(zip(value, spec["items"], strict=False)):
+            check_returns(item, item_spec, f"{where}[{i}]")
+        return value  # a wrong length is the comparison's to report
+    if isinstance(spec, dict) and "dict" in spec and got == "dict":
+        for key, item in value.items():
+            if type(key) is not str:
+                raise NotPlain("dict keys", "dict", where, spec)
+            check_returns(item, spec["dict"], f"{where}[{key!r}]")
+        return value
+    if got == "tensor" and spec == "tensor" and not _readable(value):
+        raise NotPlain("tensor unreadable", _tensor_name(value), where, spec)
+    if got == spec or (spec == "int" and got == "numpy scalar"
+                       and isinstance(value, np.integer)):
+        return value
+    if spec == "float" and got == "numpy scalar" and isinstance(value, np.floating):
+        return value
+    raise NotPlain(got, _type_name(value), where, spec)
+
+
+def _readable(tensor: torch.Tensor) -> bool:
+    """Whether numpy can hold the tensor as it is (not bfloat16, not sparse, not on "meta")."""
+    if tensor.layout != torch.strided or tensor.device.type == "meta":
+        return False
+    try:
+        torch.empty(0, dtype=tensor.dtype).numpy()
+    except (TypeError, RuntimeError):
+        return False
+    return True
+
+
+def _type_name(value: Any) -> str:
+    kind = type(value)
+    if isinstance(value, np.ndarray):
+        return f"numpy.ndarray of {value.dtype}"
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _tensor_name(value: torch.Tensor) -> str:
+    return f"{_type_name(value)} of {value.dtype}, layout {value.layout}"
 
 
 def pack(value: Any, arrays: dict[str, np.ndarray], prefix: str) -> Any:
@@ -124,37 +244,70 @@ def to_torch(value: Any) -> Any:
 # --- calling the learner's code -----------------------------------------------------------
 
 
-def call_function(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
-    """The default way in: ``fn(**inputs)``, as the exercise's signature names them."""
+Expect = Callable[[Any], Any]  # check_returns with the case's contract: raises or passes
+
+
+def call_function(fn: Callable[..., Any], inputs: dict[str, Any],
+                  expect: Expect = lambda v: v) -> Any:
+    """The default way in: ``fn(**inputs)``, as the exercise's signature names them (or by
+    position, when the learner named their parameters otherwise: ``as_written``)."""
+    return expect(as_written(fn, inputs))
+
+
+def as_written(fn: Callable[..., Any], inputs: dict[str, Any],
+               signature_of: Callable[..., Any] | None = None) -> Any:
+    """``fn(**inputs)``; or, when ``fn`` names its parameters otherwise (``def mlp(x, w_fc,
+    b_fc, w_proj, b_proj)``) and takes the inputs by position, ``fn(*inputs.values())``: a
+    case's inputs are in the order of the notebook's signature. When neither binds (a
+    parameter missing or extra), the keyword call raises the learner's own error.
+    ``signature_of``: the function whose signature ``fn`` has (a module's ``forward``)."""
+    try:
+        signature = inspect.signature(signature_of or fn)
+    except (TypeError, ValueError):
+        return fn(**inputs)
+    try:
+        signature.bind(**inputs)
+    except TypeError:
+        try:
+            signature.bind(*inputs.values())
+        except TypeError:
+            return fn(**inputs)
+        return fn(*inputs.values())
     return fn(**inputs)
 
 
-def build_module(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+def build_module(cls: Callable[..., Any], inputs: dict[str, Any],
+                 expect: Expect = lambda v: v) -> Any:
     """For a class exercise: ``cls(**init)``, load ``state`` strictly, run it on ``args``.
 
     The learner's class must name its parameters as the reference does (``c_fc.weight``
     ...), which is what lets GPT-2's published weights load into it later.
     """
-    module = cls(**inputs["init"])
+    module = _built(cls, inputs)
+    with torch.no_grad():
+        return expect(as_written(module, inputs["args"], module.forward))
+
+
+def _built(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+    module = as_written(cls, inputs["init"])
     module.load_state_dict(inputs["state"], strict=True)
     module.eval()
-    with torch.no_grad():
-        return module(**inputs["args"])
+    return module
 
 
-def build_module_parameters(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+def build_module_parameters(cls: Callable[..., Any], inputs: dict[str, Any],
+                            expect: Expect = lambda v: v) -> Any:
     """Like ``build_module``, and also which names the module learns: ``{"output": what it
     returns, "parameters": its sorted parameter names}``. (Weights kept as buffers load and
     compute the same, but an optimiser would never train them.)"""
-    module = cls(**inputs["init"])
-    module.load_state_dict(inputs["state"], strict=True)
-    module.eval()
+    module = _built(cls, inputs)
     with torch.no_grad():
-        output = module(**inputs["args"])
+        output = expect(as_written(module, inputs["args"], module.forward))
     return {"output": output, "parameters": sorted(n for n, _ in module.named_parameters())}
 
 
-def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any],
+                 expect: Expect = lambda v: v) -> Any:
     """For a sampler of one token per row: ``draws`` tokens for each row, with a seeded generator.
 
     Rows are drawn independently, so one call on the rows repeated ``draws`` times does
@@ -170,7 +323,7 @@ def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
 
     def run(generator: torch.Generator | None = None) -> Any:
         generator = generator or torch.Generator().manual_seed(seed)
-        return fn(**{**args, **rows}, generator=generator), generator
+        return expect(fn(**{**args, **rows}, generator=generator)), generator
 
     first, generator = run()
     batch = next(iter(rows.values())).size(0)
@@ -216,7 +369,8 @@ def tiny_lm(spec: dict[str, Any]) -> TinyLM:
     return TinyLM(spec["table"], spec["context"], spec["n_positions"])
 
 
-def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
+def run_generation(fn: Callable[..., Any], inputs: dict[str, Any],
+                   expect: Expect = lambda v: v) -> Any:
     """For a generation loop: ``fn(model, **args, generator=g)`` with a ``TinyLM`` model.
 
     ``g`` is a generator seeded with ``seed``; it is only passed when the case has one.
@@ -226,11 +380,11 @@ def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
     """
     args = dict(inputs["args"])
     if inputs.get("seed") is None:
-        return fn(tiny_lm(inputs["model"]), **args)
+        return expect(fn(tiny_lm(inputs["model"]), **args))
 
     def run(seed: int) -> Any:
-        return fn(tiny_lm(inputs["model"]), **args,
-                  generator=torch.Generator().manual_seed(seed))
+        return expect(fn(tiny_lm(inputs["model"]), **args,
+                         generator=torch.Generator().manual_seed(seed)))
 
     out = run(int(inputs["seed"]))
     if not inputs.get("repeat") or type(out) is not torch.Tensor:
@@ -240,7 +394,7 @@ def run_generation(fn: Callable[..., Any], inputs: dict[str, Any]) -> Any:
             "another seed, other tokens": not torch.equal(out, other)}
 
 
-ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {
+ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any], Expect], Any]] = {
     "call": call_function,
     "module": build_module,
     "module_parameters": build_module_parameters,
@@ -250,11 +404,12 @@ ADAPTERS: dict[str, Callable[[Callable[..., Any], dict[str, Any]], Any]] = {
 
 
 def run_case(obj: Any, inputs: dict[str, Any], adapter: str = "call",
-             must_not_modify: tuple[str, ...] | list[str] = ()) -> Any:
+             must_not_modify: tuple[str, ...] | list[str] = (), returns: Any = None) -> Any:
     """Run the learner's ``obj`` on its own deep copy of one case's inputs; return plain data.
 
     Raises ``LearnerError`` with the learner's traceback when their code raises,
-    ``NotPlain`` when it returns something that cannot be compared safely, and
+    ``NotPlain`` when it returns something that cannot be compared safely or that breaks
+    the exercise's contract ``returns`` (see ``check_returns``; None: any plain value), and
     ``InputChanged`` when it changed one of ``must_not_modify`` (names of inputs, dotted
     for nested ones: ``"args.logits"``) in place.
     """
@@ -262,7 +417,9 @@ def run_case(obj: Any, inputs: dict[str, Any], adapter: str = "call",
     before = {name: fresh(_lookup(given, name)) for name in must_not_modify}
     try:
         with torch.no_grad():
-            result = ADAPTERS[adapter](obj, given)
+            result = ADAPTERS[adapter](obj, given, _expecting(returns))
+    except NotPlain:
+        raise
     except Exception as err:  # noqa: BLE001 - any error in their code is theirs to see
         raise LearnerError(learner_traceback(err)) from None
     changed = [name for name, value in before.items()
@@ -270,6 +427,13 @@ def run_case(obj: Any, inputs: dict[str, Any], adapter: str = "call",
     if changed:
         raise InputChanged(changed)
     return to_plain(result)
+
+
+def _expecting(spec: Any) -> Expect:
+    def expect(value: Any) -> Any:
+        return check_returns(value, spec)
+
+    return expect
 
 
 def fresh(value: Any) -> Any:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..i18n import tr
-from .calling import InputChanged, LearnerError, to_plain
+from .calling import InputChanged, LearnerError, spec_of, to_plain
 from .compare import (  # noqa: F401 - re-exported: lesson modules import them from here
     Compare,
     Mismatch,
@@ -72,7 +72,10 @@ class Exercise:
     a nested input); changing one in place fails the case, by name.
     stand_in: a correct drop-in for the learner's function or class, for later exercises
     that call it (``check`` runs them with it; see ``judge``). None: the reference, for
-    functions whose reference takes the learner's parameters (``adapter="call"``).
+    functions whose reference takes the learner's parameters (``adapter="call"``), and the
+    class of the same name in ``stand_ins.py`` for a class.
+    returns: what the learner's function (or module's forward) must return, as a
+    ``calling.check_returns`` contract; None: what the reference returns (``contract``).
     """
 
     id: str
@@ -91,6 +94,7 @@ class Exercise:
     time_limit_s: float = 20.0
     must_not_modify: tuple[str, ...] = ()
     stand_in: Callable[[], Any] | None = None
+    returns: Any = None
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,11 +115,31 @@ class Exercise:
         with torch.no_grad():
             return to_plain(self.reference(**case.inputs))
 
+    def contract(self, case: Case) -> Any:
+        """What the learner's function must return on ``case`` (a ``calling.check_returns``
+        contract): ``returns`` when the exercise sets it, else the kind of the reference's
+        output: a tensor where it gives a tensor, an int where it gives an int ... A sampler
+        or generation loop returns a tensor of token ids."""
+        if self.returns is not None:
+            return self.returns
+        if self.adapter in ("sample", "generate"):
+            return "tensor"
+        expected = self.expected(case)
+        if self.adapter == "module_parameters":
+            expected = expected["output"]
+        return spec_of(expected)
+
     def correct_version(self) -> Any:
-        """A correct function or class to stand in for the learner's (None if there is none)."""
+        """A correct function or class to stand in for the learner's (None if there is none):
+        ``stand_in``; for a function, the reference; for a class, the class of that name in
+        ``stand_ins.py`` (what the grader gets from the instructor's solution cell)."""
         if self.stand_in is not None:
             return self.stand_in()
-        return self.reference if self.adapter == "call" else None
+        if self.adapter == "call":
+            return self.reference
+        from . import stand_ins
+
+        return getattr(stand_ins, self.function, None)
 
 
 def gen(seed: int) -> torch.Generator:
@@ -275,7 +299,8 @@ def _failure(exercise: Exercise, case: Case, got: Any, number: int, total: int) 
     if found is None:
         return None
     lines = [where, found.summary, *found.details]
-    if isinstance(expected, np.ndarray):
+    if isinstance(expected, np.ndarray) and isinstance(got, np.ndarray):
+        # (for anything else the summary already says what was expected and what came)
         lines.insert(1, tr("expected {expected}\n  got      {got}",
                            expected=describe(expected), got=describe(got)))
     bug = diagnose(exercise, case, got, expected)

@@ -31,6 +31,7 @@ from ..exercises import Case, Exercise
 from ..exercises.calling import NUMERIC_KINDS, InputChanged, LearnerError, pack, to_plain, unpack
 from ..exercises.core import ALWAYS_FORBIDDEN, Problem, timed_out
 from ..exercises.forbidden import runtime_names
+from ..exercises.returns import returned_text
 from ..i18n import tr
 from . import jail
 from .cgroups import MemoryGroup
@@ -144,6 +145,7 @@ def _prepare(job: Path, uid: int | None, cells: list[Cell], exercises: list[Exer
                 "forbidden_modules": sorted({*ALWAYS_FORBIDDEN, *e.forbidden_modules}),
                 "forbidden_functions": runtime_names(e),  # every spelling
                 "must_not_modify": list(e.must_not_modify),
+                "returns": [e.contract(c) for c in cases[e.id]],  # what each case must return
                 "upstream": upstream.get(e.id, ([], []))[0],
                 "upstream_cells": upstream.get(e.id, ([], []))[1],
                 "cases": [pack(to_plain(c.inputs), arrays, f"e{n}c{k}_")
@@ -326,6 +328,8 @@ def _output(record: dict, arrays: dict[str, np.ndarray]) -> Any:
         return LearnerError(clean_text(record["error"], MAX_TEXT))
     if "changed" in record:
         return InputChanged([clean_text(n, 100) for n in list(record["changed"])[:10]])
+    if "returned" in record:  # a breach of the exercise's contract, in check's words
+        return Problem(returned_text(record["returned"]))
     if "problem" in record:
         return Problem(clean_text(record["problem"], MAX_TEXT))
     return unpack(record["value"], arrays)

@@ -232,15 +232,16 @@ def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
     else:
         for k, case in enumerate(exercise["cases"]):
             try:
+                returns = exercise.get("returns") or [None] * len(exercise["cases"])
                 value = run_case(obj, unpack(case, arrays), exercise["adapter"],
-                                 exercise.get("must_not_modify", ()))
+                                 exercise.get("must_not_modify", ()), returns[k])
                 result["cases"].append({"value": pack(value, produced, f"c{k}_")})
             except InputChanged as err:
                 result["cases"].append({"changed": err.names})
             except LearnerError as err:
                 result["cases"].append({"error": err.text})
             except NotPlain as err:
-                result["cases"].append({"problem": str(err)})
+                result["cases"].append({"problem": str(err), "returned": err.record})
             except SystemExit:
                 result["cases"].append({"problem": "Your code called exit(); a function "
                                                    "must return its result instead."})
