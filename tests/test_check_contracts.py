@@ -34,7 +34,7 @@ def _as(exercise, change):
 
 def _wrong_kind(value):
     """The same values in another kind: a tensor as a numpy array, an int as a tensor, a
-    list of ints as a tensor, a str as bytes, None as 0."""
+    list of ints as a numpy array, a str as bytes, None as 0."""
     if isinstance(value, torch.Tensor):
         return value.numpy()
     if isinstance(value, bool) or value is None:
@@ -47,8 +47,8 @@ def _wrong_kind(value):
         if value and all(isinstance(v, torch.Tensor) for v in value):
             return [v.numpy() for v in value]
         try:
-            return torch.tensor(value)
-        except (TypeError, ValueError, RuntimeError):
+            return np.array(value)
+        except (TypeError, ValueError):
             return tuple(_wrong_kind(v) for v in value)
     return object()
 
@@ -67,14 +67,16 @@ def test_the_reference_meets_its_own_contract_and_another_kind_fails(exercise):
     ("04.gelu", lambda v: None, "Is a return statement missing"),
     ("04.gelu", lambda v: v.bfloat16(), "cannot read"),
     ("04.gelu", lambda v: torch.nn.Parameter(v), "a subclass of torch.Tensor"),
-    ("04.gelu", lambda v: [v], "returned a list. Return a torch.Tensor"),
+    ("04.gelu", lambda v: [v], "expected a tensor of shape (9,), got a sequence of 1"),
     ("03.cached_attention", lambda v: (v[0].numpy(), *v[1:]), "Item [0] of what"),
     ("05.count_parameters", lambda v: torch.tensor(v), ".item()"),
     ("05.count_parameters", float, "returned a Python float. Return a Python int"),
-    ("01.text_to_bytes", lambda v: torch.tensor(v), ".tolist()"),
+    ("01.text_to_bytes", lambda v: np.array(v), "returned a numpy array. Return a list"),
+    ("01.text_to_bytes", lambda v: torch.tensor(v), "expected a sequence of 9 items, got a "
+     "tensor"),
     ("01.text_to_bytes", lambda v: [float(b) for b in v], "Item [0] of what"),
     ("01.decode_tokens", lambda v: v.encode(), "Return a str"),
-    ("06.greedy_next", lambda v: v.tolist(), "returned a list. Return a torch.Tensor"),
+    ("06.greedy_next", lambda v: v.numpy(), "returned a numpy array. Return a torch.Tensor"),
 ])
 def test_a_wrong_kind_is_named_with_the_fix(exercise_id, change, words):
     verdict = run_check(_as(by_id(exercise_id), change))

@@ -58,9 +58,7 @@ FIXES = {
     ("tensor unreadable", "tensor"): N_("Return a dense float32 or integer tensor, as the "
                                         "exercise asks (.to_dense(), .float())."),
     ("tensor", "int"): N_("Turn a one-number tensor into an int with .item() or int(...)."),
-    ("tensor", "seq"): N_("Turn a tensor into a list with .tolist()."),
-    ("list", "tensor"): N_("Turn a list into a tensor with torch.tensor(...) or torch.stack(...)."),
-    ("tuple", "tensor"): N_("Return the one tensor asked for, not a tuple."),
+    ("numpy array", "seq"): N_("Turn a numpy array into a list with .tolist()."),
     ("float", "int"): N_("Use integer arithmetic (//, int(...)): ids and counts are whole "
                          "numbers."),
 }
