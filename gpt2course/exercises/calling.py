@@ -299,14 +299,17 @@ def _built(cls: Callable[..., Any], inputs: dict[str, Any]) -> Any:
 
 
 def load_strictly(module: Any, state: dict[str, Any]) -> None:
-    """``module.load_state_dict(state, strict=True)``, except that a parameter tied to one
-    that ``state`` loads (the same tensor under a second name, as nanoGPT ties
-    ``lm_head.weight = wte.weight``) need not be in ``state``. Any other missing or
-    unexpected name raises PyTorch's own error, which names them."""
+    """``module.load_state_dict(state, strict=True)``, except that ``state`` (GPT-2's
+    parameters) need not hold a parameter tied to one it loads (the same tensor under a
+    second name, as nanoGPT ties ``lm_head.weight = wte.weight``) nor the learner's own
+    buffers (nanoGPT's causal mask ``attn.bias``): they keep their values. Any other
+    missing or unexpected name raises PyTorch's own error, which names them."""
     found = module.load_state_dict(state, strict=False)
     own = module.state_dict(keep_vars=True)
     loaded = {id(own[name]) for name in state if name in own}
-    untied = [name for name in found.missing_keys if id(own[name]) not in loaded]
+    buffers = {name for name, _ in module.named_buffers()}
+    untied = [name for name in found.missing_keys
+              if id(own[name]) not in loaded and name not in buffers]
     if untied or found.unexpected_keys:
         module.load_state_dict(state, strict=True)
 

@@ -68,6 +68,42 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 '''
 
+BLOCK_NANOGPT_MASK = '''class NanoAttention(nn.Module):
+    def __init__(self, n_embd, n_head, block_size=1024):
+        super().__init__()
+        self.n_head = n_head
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+        self.c_proj = nn.Linear(n_embd, n_embd)
+        # nanoGPT's causal mask, a buffer (saved with the model, not learned)
+        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size))
+                             .view(1, 1, block_size, block_size))
+
+    def forward(self, x):
+        B, T, C = x.size()
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+        y = F.softmax(att, dim=-1) @ v
+        return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+
+class Block(nn.Module):
+    def __init__(self, n_embd, n_head):
+        super().__init__()
+        self.ln_1 = LayerNorm(n_embd)
+        self.attn = NanoAttention(n_embd, n_head)
+        self.ln_2 = LayerNorm(n_embd)
+        self.mlp = MLP(n_embd)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        x = x + self.mlp(self.ln_2(x))
+        return x
+'''
+
 COUNT_EXPANDED = '''def count_parameters(vocab_size, n_positions, n_embd, n_layer, n_head):
     C = n_embd
     return (vocab_size + n_positions) * C + n_layer * (12 * C**2 + 13 * C) + 2 * C
@@ -132,6 +168,7 @@ ALTERNATIVES = [
     ("05_LayerNorm", "empty().fill_, other argument names", LN_MODULE_EMPTY_INIT),
     ("05_Block", "the residual in two names", BLOCK_TWO_STEPS),
     ("05_Block", "nn.LayerNorm and own attention with einsum and -1e9", BLOCK_OWN_ATTENTION),
+    ("05_Block", "nanoGPT's attention with a causal-mask buffer", BLOCK_NANOGPT_MASK),
     ("05_count_parameters", "12 C^2 + 13 C per layer", COUNT_EXPANDED),
     ("05_count_parameters", "a list of shapes", COUNT_SHAPES),
     ("05_MyGPT2", "nn.Sequential and F.linear", GPT2_SEQUENTIAL),
