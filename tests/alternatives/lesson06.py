@@ -115,6 +115,9 @@ ALTERNATIVES = [
      "def temperature_probs(logits, temperature):\n    z = logits / temperature\n"
      "    z = z - z.max(dim=-1, keepdim=True).values\n    e = z.exp()\n"
      "    return e / e.sum(dim=-1, keepdim=True)\n"),
+    ("06_temperature_probs", "times 1 / temperature",
+     "def temperature_probs(logits, temperature):\n"
+     "    return torch.softmax(logits * (1.0 / temperature), dim=-1)\n"),
     ("06_temperature_probs", "float64, log_softmax",
      "def temperature_probs(logits, temperature):\n"
      "    return (logits.double() / temperature).log_softmax(-1).exp().float()\n"),
