@@ -202,50 +202,26 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
-        """Read a file written by ``save``; a damaged file gives an error with its line number."""
+        """Read a file written by ``save``; a damaged file gives an error with its line number.
+
+        Raises ``InputError`` when the file cannot be read, is not a tokenizer file, has a
+        line it cannot parse (named by number), or lacks its pattern or bytes line.
+        """
         path = Path(path)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as err:
-            raise InputError(tr("Could not read the tokenizer file {path}: {error}",
-                                path=path, error=err)) from None
-        if not lines or lines[0] != FILE_HEADER:
-            raise InputError(tr(
-                "{path} is not a tokenizer file written by BPETokenizer.save (its first line "
-                "should be {header!r}).", path=path, header=FILE_HEADER))
-        fields: dict[str, object] = {}  # the pattern and the byte ids
-        special_ids: dict[str, int] = {}
-        merges: dict[Pair, int] = {}
-        for number, line in enumerate(lines[1:], start=2):
-            key, _, value = line.partition(" ")
+        table = _TableLines()
+        for number, line in enumerate(_read_tokenizer_lines(path)[1:], start=2):
             try:
-                if key == "pattern":
-                    fields["pattern"] = json.loads(value)
-                    if not isinstance(fields["pattern"], (str, type(None))):
-                        raise ValueError(tr("the pattern must be a JSON string or null"))
-                elif key == "bytes":
-                    fields["bytes"] = [int(word) for word in value.split()]
-                elif key == "special":
-                    name, _, i = value.rpartition(" ")
-                    special_ids[str(json.loads(name))] = int(i)
-                elif key == "merge":
-                    a, b, new_id = (int(word) for word in value.split("#")[0].split())
-                    if (a, b) in merges:
-                        raise ValueError(tr("the pair ({a}, {b}) is merged twice", a=a, b=b))
-                    merges[(a, b)] = new_id
-                elif line.strip():
-                    raise ValueError(tr("unknown line kind {key!r}", key=key))
+                table.read(line)
             except ValueError as err:
                 raise InputError(tr("{path}, line {number}: cannot read {line!r} ({error}).",
                                     path=path, number=number, line=line, error=err)) from None
-        missing = [key for key in ("pattern", "bytes") if key not in fields]
+        missing = [key for key in ("pattern", "bytes") if key not in table.fields]
         if missing:
             raise InputError(tr("{path} is damaged: it has no {missing} line.", path=path,
                                 missing=" / ".join(missing)))
         try:
-            return cls(
-                fields["pattern"], merges=merges, byte_ids=fields["bytes"], special_ids=special_ids
-            )
+            return cls(table.fields["pattern"], merges=table.merges,
+                       byte_ids=table.fields["bytes"], special_ids=table.special_ids)
         except InputError as err:
             raise InputError(tr("{path} is damaged: {error}", path=path, error=err)) from None
 
@@ -328,3 +304,47 @@ def _require_str(text: object, what: str) -> None:
         raise InputError(tr(
             "{what} takes a str, not {kind}. To encode bytes, decode them to text first: "
             "data.decode('utf-8').", what=what, kind=type(text).__name__))
+
+
+def _read_tokenizer_lines(path: Path) -> list[str]:
+    """The lines of a file written by ``BPETokenizer.save``; ``InputError`` when it cannot be
+    read or does not start with ``FILE_HEADER``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputError(tr("Could not read the tokenizer file {path}: {error}",
+                            path=path, error=err)) from None
+    if not lines or lines[0] != FILE_HEADER:
+        raise InputError(tr(
+            "{path} is not a tokenizer file written by BPETokenizer.save (its first line "
+            "should be {header!r}).", path=path, header=FILE_HEADER))
+    return lines
+
+
+class _TableLines:
+    """The tables read so far from the lines of a tokenizer file (after its header)."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, object] = {}  # the pattern and the byte ids
+        self.special_ids: dict[str, int] = {}
+        self.merges: dict[Pair, int] = {}
+
+    def read(self, line: str) -> None:
+        """Take in one line; ``ValueError`` (the reason, translated) when it is damaged."""
+        key, _, value = line.partition(" ")
+        if key == "pattern":
+            self.fields["pattern"] = json.loads(value)
+            if not isinstance(self.fields["pattern"], (str, type(None))):
+                raise ValueError(tr("the pattern must be a JSON string or null"))
+        elif key == "bytes":
+            self.fields["bytes"] = [int(word) for word in value.split()]
+        elif key == "special":
+            name, _, i = value.rpartition(" ")
+            self.special_ids[str(json.loads(name))] = int(i)
+        elif key == "merge":
+            a, b, new_id = (int(word) for word in value.split("#")[0].split())
+            if (a, b) in self.merges:
+                raise ValueError(tr("the pair ({a}, {b}) is merged twice", a=a, b=b))
+            self.merges[(a, b)] = new_id
+        elif line.strip():
+            raise ValueError(tr("unknown line kind {key!r}", key=key))

@@ -144,7 +144,8 @@ def _walk(expected: Any, got: Any, arrays: Callable[[np.ndarray, Any], Mismatch 
                        expected=repr(expected), at=at, got=describe(got)))
 
 
-def _same_kind(expected: np.ndarray, got: Any) -> Mismatch | None:
+def same_kind(expected: np.ndarray, got: Any) -> Mismatch | None:
+    """A mismatch when ``got`` is not an array of ``expected``'s shape and dtype, else None."""
     if not isinstance(got, np.ndarray):
         return Mismatch(tr("expected a tensor of shape {shape}, got {got}.",
                            shape=tuple(expected.shape), got=describe(got)))
@@ -158,7 +159,7 @@ def _same_kind(expected: np.ndarray, got: Any) -> Mismatch | None:
 
 
 def _arrays_equal(expected: np.ndarray, got: Any) -> Mismatch | None:
-    found = _same_kind(expected, got)
+    found = same_kind(expected, got)
     if found:
         return found
     differ = np.argwhere(expected != got)
@@ -173,7 +174,7 @@ def _arrays_equal(expected: np.ndarray, got: Any) -> Mismatch | None:
 
 
 def _arrays_close(expected: np.ndarray, got: Any, atol: float, rtol: float) -> Mismatch | None:
-    found = _same_kind(expected, got)
+    found = same_kind(expected, got)
     if found:
         return found
     unexpected = ~np.isfinite(got) & np.isfinite(expected)

@@ -14,7 +14,7 @@ merge tables the encoding exercises run on.
 """
 
 from .bytes_and_pairs import MERGE_PAIR, MOST_COMMON_PAIR, TEXT_TO_BYTES
-from .common import EOT, VARIANT_FAILED, crash_proof, random_text
+from .common import EOT, random_text
 from .decoding import DECODE_TOKENS
 from .encoding import ENCODE_CHUNK, ENCODE_TEXT
 from .tables import gpt2_tables, permuted_table, shuffled_byte_ids, small_merges
@@ -22,9 +22,8 @@ from .training import SPLIT_CHUNKS, TRAIN_BPE
 
 __all__ = [
     "DECODE_TOKENS", "ENCODE_CHUNK", "ENCODE_TEXT", "EOT", "EXERCISES", "MERGE_PAIR",
-    "MOST_COMMON_PAIR", "SPLIT_CHUNKS", "TEXT_TO_BYTES", "TRAIN_BPE", "VARIANT_FAILED",
-    "crash_proof", "gpt2_tables", "permuted_table", "random_text", "shuffled_byte_ids",
-    "small_merges",
+    "MOST_COMMON_PAIR", "SPLIT_CHUNKS", "TEXT_TO_BYTES", "TRAIN_BPE", "gpt2_tables",
+    "permuted_table", "random_text", "shuffled_byte_ids", "small_merges",
 ]
 
 EXERCISES = (TEXT_TO_BYTES, MOST_COMMON_PAIR, MERGE_PAIR, TRAIN_BPE, SPLIT_CHUNKS, ENCODE_CHUNK,

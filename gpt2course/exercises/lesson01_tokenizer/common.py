@@ -1,5 +1,5 @@
 """What every lesson 01 exercise shares: the learner's data forms, random texts for hidden
-cases, and the wrapper that keeps a crashing bug variant from breaking a diagnosis.
+cases, and (message, bug variant) pairs made into diagnoses.
 
 The reference is imported inside functions only (see the package docstring).
 """
@@ -16,26 +16,12 @@ Pairs = list[list[int]]
 EOT = "<|endoftext|>"
 # Libraries that would do the exercises for the learner (tiktoken is always blocked).
 TOKENIZER_LIBRARIES = ("tokenizers", "sentencepiece", "minbpe", "transformers")
-# What a variant returns when the bug it stands for would crash on a case: it then
-# matches no learner output, and ``diagnose`` never sees an exception.
-VARIANT_FAILED = "\x00this variant failed on this case\x00"
-
-
-def crash_proof(variant: Callable[..., Any]) -> Callable[..., Any]:
-    """``variant`` called with keyword inputs; any exception becomes ``VARIANT_FAILED``."""
-    def run(**inputs: Any) -> Any:
-        try:
-            return variant(**inputs)
-        except Exception:  # noqa: BLE001 - a buggy variant may fail where the learner's does
-            return VARIANT_FAILED
-
-    run.__name__ = getattr(variant, "__name__", "variant")
-    return run
 
 
 def diagnoses_of(*pairs: tuple[str, Callable[..., Any]]) -> tuple[Diagnosis, ...]:
-    """(message, bug variant) pairs -> diagnoses whose variants never raise."""
-    return tuple(Diagnosis(message, crash_proof(variant)) for message, variant in pairs)
+    """(message, bug variant) pairs -> diagnoses. A variant that raises on a case is skipped
+    there by ``core.diagnose``, so it never breaks a verdict."""
+    return tuple(Diagnosis(message, variant) for message, variant in pairs)
 
 
 # --- random texts for hidden cases ----------------------------------------------------------

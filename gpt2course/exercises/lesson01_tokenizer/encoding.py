@@ -92,6 +92,7 @@ def _chunk_with(choose: str, *, first_id: int = 256) -> Callable[..., list[int]]
     return encode
 
 
+OFF_BY_ONE = N_("new token ids are off by one: merges[i] makes token 256 + i.")
 RANK_NOT_FREQUENCY = N_("pairs were merged in order of how often they occur. When encoding, "
                       "merge the pair with the lowest rank first (the earliest in merges), "
                       "as in training, whatever its count in this chunk.")
@@ -111,9 +112,9 @@ ENCODE_CHUNK = Exercise(
          "earliest) comes first."), _chunk_with("highest")),
         (N_("only one merge was made. Repeat: find the lowest-rank pair, merge it, and "
             "look again, until no pair of the chunk has a merge."), _chunk_with("once")),
-        (N_("new token ids are off by one: merges[i] makes token 256 + i."),
+        (OFF_BY_ONE,
          _chunk_with("lowest", first_id=257)),
-        (N_("new token ids are off by one: merges[i] makes token 256 + i."),
+        (OFF_BY_ONE,
          _chunk_with("lowest", first_id=255)),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,

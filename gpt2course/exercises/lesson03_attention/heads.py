@@ -12,7 +12,21 @@ from torch import Tensor
 from ...i18n import N_
 from ..core import Case, Diagnosis, Exercise, close, with_hints
 from ..core import gen as _gen
-from .shared import FOUR_D_T_HINTS, SDPA, SHAPE_HINTS, attention_with, random_qkv
+from .shared import (
+    DIVIDED_BY_HS,
+    FOUR_D_T_HINTS,
+    HIDES_DIAGONAL,
+    NO_MASK,
+    NOT_SCALED,
+    SDPA,
+    SHAPE_HINTS,
+    SHIFTED_MASK,
+    TIMES_SQRT_HS,
+    WEIGHTS_TRANSPOSED,
+    WRONG_AXIS,
+    attention_with,
+    random_qkv,
+)
 
 # --- 4. one head of attention -------------------------------------------------------------
 
@@ -41,21 +55,19 @@ def _reference_attention(q: Tensor, k: Tensor, v: Tensor) -> Tensor:
 
 
 ATTENTION_DIAGNOSES = (
-    Diagnosis(N_("the scores are not divided by sqrt(hs)."),
+    Diagnosis(NOT_SCALED,
               lambda q, k, v: attention_with(q, k, v, scale="none")),
-    Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
+    Diagnosis(DIVIDED_BY_HS,
               lambda q, k, v: attention_with(q, k, v, scale="hs_squared")),
     Diagnosis(N_("the mask is applied after softmax: the hidden weights are set to 0 but the "
               "others no longer add up to 1. Mask the scores first, then softmax."),
               lambda q, k, v: attention_with(q, k, v, mask_after=True)),
     Diagnosis(N_("softmax runs over the wrong axis: each query's weights over the keys (the last "
               "axis, dim=-1) must add up to 1."), lambda q, k, v: attention_with(q, k, v, dim=-2)),
-    Diagnosis(N_("there is no causal mask: tokens look at the future."),
+    Diagnosis(NO_MASK,
               lambda q, k, v: attention_with(q, k, v, mask="none")),
-    Diagnosis(N_("the mask hides the diagonal: each token must see itself too (token 0 then "
-              "sees nothing at all)."), lambda q, k, v: attention_with(q, k, v, diagonal=-1)),
-    Diagnosis(N_("the mask hides the diagonal: each token must see itself too (token 0 then "
-              "sees nothing at all)."),
+    Diagnosis(HIDES_DIAGONAL, lambda q, k, v: attention_with(q, k, v, diagonal=-1)),
+    Diagnosis(HIDES_DIAGONAL,
               lambda q, k, v: attention_with(q, k, v, mask="min", diagonal=-1)),
     Diagnosis(N_("the mask uses a finite number (-10000); with large scores the future "
               "still gets weight. Use -inf."),
@@ -65,10 +77,9 @@ ATTENTION_DIAGNOSES = (
               lambda q, k, v: attention_with(q, k, v, mask="add")),
     Diagnosis(N_("the scores are k @ q.T instead of q @ k.T: row i must be query i."),
               lambda q, k, v: attention_with(q, k, v, transposed=True)),
-    Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+    Diagnosis(TIMES_SQRT_HS,
               lambda q, k, v: attention_with(q, k, v, scale="times")),
-    Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
-                 "Hide key j from query i when j > i."),
+    Diagnosis(SHIFTED_MASK,
               lambda q, k, v: attention_with(q, k, v, diagonal=1)),
     Diagnosis(N_("the mask is inverted: the past is hidden and the future seen (the last "
                  "token then sees nothing, which gives NaN). Hide key j from query i when "
@@ -78,8 +89,7 @@ ATTENTION_DIAGNOSES = (
               lambda q, k, v: attention_with(q, k, v, mask="bool_add")),
     Diagnosis(N_("softmax runs over the heads axis (dim=1); it must run over the keys, the "
                  "last axis (dim=-1)."), lambda q, k, v: attention_with(q, k, v, dim=1)),
-    Diagnosis(N_("the attention weights are transposed before @ v: row i of the weights "
-                 "(query i's weights over the keys) must multiply v directly: weights @ v."),
+    Diagnosis(WEIGHTS_TRANSPOSED,
               lambda q, k, v: attention_with(q, k, v, weights_t=True)),
 )
 
@@ -172,8 +182,8 @@ def _mha_with(*, order=(0, 1, 2), split: str = "ok", merge: str = "ok", scale: s
 
 
 def _wrong_thirds() -> tuple[Diagnosis, ...]:
-    message = ("q, k and v are taken from the wrong thirds of c_attn's output: columns "
-               "0..C-1 are q, C..2C-1 are k, 2C..3C-1 are v.")
+    message = N_("q, k and v are taken from the wrong thirds of c_attn's output: columns "
+                  "0..C-1 are q, C..2C-1 are k, 2C..3C-1 are v.")
     return tuple(Diagnosis(message, _mha_with(order=p))
                  for p in itertools.permutations(range(3)) if p != (0, 1, 2))
 
@@ -188,12 +198,12 @@ MULTI_HEAD = Exercise(
         "wrong shape": N_("The layer maps (B, T, C) to (B, T, C): merge the heads back and apply "
                        "c_proj."), **SHAPE_HINTS}),
     diagnoses=(
-        Diagnosis(N_("the scores are not divided by sqrt(hs)."), _mha_with(scale="none")),
+        Diagnosis(NOT_SCALED, _mha_with(scale="none")),
         Diagnosis(N_("the scores are divided by sqrt(C), the model width (d_model); divide by "
                   "sqrt(hs), the size of one head (C // n_head)."), _mha_with(scale="C")),
-        Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
+        Diagnosis(DIVIDED_BY_HS,
                   _mha_with(scale="hs_squared")),
-        Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+        Diagnosis(TIMES_SQRT_HS,
                   _mha_with(scale="times")),
         Diagnosis(N_("q, k and v are split per head (each head's 3*hs columns as its own "
                      "q|k|v). c_attn's output is three blocks of C columns: q = columns "
@@ -218,19 +228,17 @@ MULTI_HEAD = Exercise(
         Diagnosis(N_("the output projection c_proj is missing: after merging the heads, compute "
                   "y @ c_proj_weight + c_proj_bias."), _mha_with(proj="none")),
         Diagnosis(N_("the biases are not added."), _mha_with(bias=False)),
-        Diagnosis(N_("there is no causal mask: tokens look at the future."),
+        Diagnosis(NO_MASK,
                   _mha_with(mask="none")),
         Diagnosis(N_("the mask is applied after softmax; mask the scores first."),
                   _mha_with(mask_after=True)),
-        Diagnosis(N_("softmax runs over the wrong axis (it must be the last one, the keys)."),
+        Diagnosis(WRONG_AXIS,
                   _mha_with(dim=-2)),
-        Diagnosis(N_("softmax runs over the wrong axis (it must be the last one, the keys)."),
+        Diagnosis(WRONG_AXIS,
                   _mha_with(dim=1)),
-        Diagnosis(N_("the attention weights are transposed before @ v: row i of the weights "
-                     "(query i's weights over the keys) must multiply v directly: weights @ v."),
+        Diagnosis(WEIGHTS_TRANSPOSED,
                   _mha_with(weights_t=True)),
-        Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
-                     "Hide key j from query i when j > i."), _mha_with(diagonal=1)),
+        Diagnosis(SHIFTED_MASK, _mha_with(diagonal=1)),
     ),
     error_hints=(("cannot be multiplied", N_("a weight is used transposed (x @ W.T or F.linear, "
                   "the nn.Linear habit). GPT-2's checkpoint stores c_attn_weight as Conv1D, "

@@ -8,7 +8,7 @@ from torch import Tensor
 from ...i18n import N_
 from ..core import Case, Diagnosis, Exercise, close, with_hints
 from ..core import gen as _gen
-from .shared import FOUR_D_T_HINTS, SDPA, SHAPE_HINTS, random_qkv, scores_with
+from .shared import FOUR_D_T_HINTS, NOT_SCALED, SDPA, SHAPE_HINTS, random_qkv, scores_with
 
 # --- 6. one new token with a KV cache ------------------------------------------------------
 
@@ -71,7 +71,7 @@ CACHED = Exercise(
                   _cached_with(append="none")),
         Diagnosis(N_("the new key and value are put in front of the cache; append them at the "
                   "end (they belong to the newest position)."), _cached_with(append="front")),
-        Diagnosis(N_("the scores are not divided by sqrt(hs)."), _cached_with(scale="none")),
+        Diagnosis(NOT_SCALED, _cached_with(scale="none")),
         Diagnosis(N_("the new token sees only the first key. It is the last token, so it may "
                   "see every cached key and itself: no mask is needed here."),
                   _cached_with(first_only=True)),

@@ -7,9 +7,20 @@ import torch
 from torch import Tensor
 
 from ...i18n import N_, tr
-from ..core import Case, Diagnosis, Exercise, Mismatch, close, describe, exact, with_hints
+from ..compare import same_kind
+from ..core import Case, Diagnosis, Exercise, Mismatch, close, exact, with_hints
 from ..core import gen as _gen
-from .shared import FOUR_D_T_HINTS, SHAPE_HINTS, mask_scores, random_qkv, scores_with, tril_mask
+from .shared import (
+    DIVIDED_BY_HS,
+    FOUR_D_T_HINTS,
+    SHAPE_HINTS,
+    SHIFTED_MASK,
+    TIMES_SQRT_HS,
+    mask_scores,
+    random_qkv,
+    scores_with,
+    tril_mask,
+)
 
 # --- 1. scores ----------------------------------------------------------------------------
 
@@ -40,9 +51,9 @@ SCORES = Exercise(
     diagnoses=(
         Diagnosis(N_("the scores are not divided by sqrt(hs) (hs = q.shape[-1], the size of one "
                   "head)."), lambda q, k: scores_with(q, k, "none")),
-        Diagnosis(N_("the scores are divided by hs; divide by sqrt(hs)."),
+        Diagnosis(DIVIDED_BY_HS,
                   lambda q, k: scores_with(q, k, "hs_squared")),
-        Diagnosis(N_("the scores are multiplied by sqrt(hs); divide them by it."),
+        Diagnosis(TIMES_SQRT_HS,
                   lambda q, k: scores_with(q, k, "times")),
         Diagnosis(N_("the scores are divided by sqrt(T), the number of tokens; divide by "
                   "sqrt(hs), the size of one head (q.shape[-1])."),
@@ -119,47 +130,55 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
     at least 200 below the row's largest visible score: exp(-200) is 0 in float32 and
     float64 alike. This accepts -inf, torch.finfo(dtype).min, and -1e9 for such scores.
     """
-    if not isinstance(got, np.ndarray):
-        return Mismatch(tr("expected a tensor of shape {shape}, got {got}.",
-                           shape=expected.shape, got=describe(got)))
-    if got.shape != expected.shape:
-        return Mismatch(tr("wrong shape: expected {expected}, got {got}.",
-                           expected=expected.shape, got=got.shape),
-                        (tr("Return the scores with the same shape (..., T, T)."),))
-    if got.dtype != expected.dtype:
-        return Mismatch(tr("wrong dtype: expected {expected}, got {got}.",
-                           expected=expected.dtype, got=got.dtype))
+    found = same_kind(expected, got)
+    if found is not None:
+        if isinstance(got, np.ndarray) and got.shape != expected.shape:
+            return Mismatch(found.summary,
+                            (tr("Return the scores with the same shape (..., T, T)."),))
+        return found
     if np.isnan(got).any():
         where = [int(i) for i in np.argwhere(np.isnan(got))[0]]
         return Mismatch(tr("your output contains NaN (first at {where}).", where=where))
     visible = np.isfinite(expected)
     e, g = expected.astype(np.float64), got.astype(np.float64)
+    return _visible_changed(e, g, visible) or _hidden_leaks(e, g, visible)
+
+
+def _visible_changed(e: np.ndarray, g: np.ndarray, visible: np.ndarray) -> Mismatch | None:
+    """A visible score (float64 ``e`` expected, ``g`` got) off by more than 1e-5 + 1e-4 |e|."""
     e_visible = np.where(visible, e, 0.0)  # no inf - inf below
     g_visible = np.where(visible, g, 0.0)
     wrong = visible & ~(np.abs(g_visible - e_visible) <= 1e-5 + 1e-4 * np.abs(e_visible))
-    if wrong.any():
-        at = tuple(int(i) for i in np.argwhere(wrong)[0])
-        return Mismatch(tr("{n} visible scores were changed.", n=int(wrong.sum())),
-                        (tr("first at {at} (query {i}, key {j}): expected {e}, got {g}",
-                            at=list(at), i=at[-2], j=at[-1], e=format(e[at], ".6g"),
-                            g=format(g[at], ".6g")),))
+    if not wrong.any():
+        return None
+    at = tuple(int(i) for i in np.argwhere(wrong)[0])
+    return Mismatch(tr("{n} visible scores were changed.", n=int(wrong.sum())),
+                    (tr("first at {at} (query {i}, key {j}): expected {e}, got {g}",
+                        at=list(at), i=at[-2], j=at[-1], e=format(e[at], ".6g"),
+                        g=format(g[at], ".6g")),))
+
+
+def _hidden_leaks(e: np.ndarray, g: np.ndarray, visible: np.ndarray) -> Mismatch | None:
+    """A hidden score less than 200 below its row's largest visible one, with the weight
+    softmax then gives the future keys of that row."""
     row_max = np.where(visible, e, -np.inf).max(axis=-1, keepdims=True)
     row_max = np.where(np.isfinite(row_max), row_max, 0.0)
     leaks = ~visible & ~(g <= row_max - 200)
-    if leaks.any():
-        at = tuple(int(i) for i in np.argwhere(leaks)[0])
-        row = g[at[:-1]]
-        weights = np.exp(row - row.max())
-        share = float((weights * ~visible[at[:-1]]).sum() / weights.sum())
-        return Mismatch(
-            tr("{n} hidden scores are not hidden well enough.", n=int(leaks.sum())),
-            (tr("first at {at} (query {i}, key {j}, a future token): it holds {g}, so softmax "
-                "gives the future keys of this row a weight of {share} instead of 0",
-                at=list(at), i=at[-2], j=at[-1], g=format(g[at], ".6g"),
-                share=format(share, ".3g")),
-             tr("Put -inf there (or torch.finfo(scores.dtype).min). A finite value like -1e4 "
-                "is not small enough when the scores themselves are large.")))
-    return None
+    if not leaks.any():
+        return None
+    at = tuple(int(i) for i in np.argwhere(leaks)[0])
+    row = g[at[:-1]]
+    weights = np.exp(row - row.max())
+    share = float((weights * ~visible[at[:-1]]).sum() / weights.sum())
+    return Mismatch(
+        tr("{n} hidden scores are not hidden well enough.", n=int(leaks.sum())),
+        (tr("first at {at} (query {i}, key {j}, a future token): it holds {g}, so softmax "
+            "gives the future keys of this row a weight of {share} instead of 0",
+            at=list(at), i=at[-2], j=at[-1], g=format(g[at], ".6g"),
+            share=format(share, ".3g")),
+         tr("Put -inf there (or torch.finfo(scores.dtype).min). A finite value like -1e4 "
+            "is not small enough when the scores themselves are large.")))
+
 
 
 APPLY_MASK = Exercise(
@@ -190,8 +209,7 @@ APPLY_MASK = Exercise(
                      "scores grow by 1 and nothing is hidden. Use it to choose: "
                      "scores.masked_fill(~mask, float('-inf'))."),
                   lambda scores: mask_scores(scores, "bool_add")),
-        Diagnosis(N_("the mask is shifted by one diagonal: each token also sees the next one. "
-                     "Hide key j from query i when j > i."),
+        Diagnosis(SHIFTED_MASK,
                   lambda scores: mask_scores(scores, diagonal=1)),
     ),
 )

@@ -83,3 +83,17 @@ FOUR_D_T = N_(".T on a 4-D tensor reverses all four axes (B, nh, T, hs) -> (hs, 
               "Swap only the last two: k.transpose(-2, -1) (or k.mT).")
 FOUR_D_T_HINTS = (("Expected size for first two dimensions of batch2", FOUR_D_T),
                   ("must match the size of tensor b", FOUR_D_T))
+
+# Known bugs that more than one exercise names, in the same words.
+NOT_SCALED = N_("the scores are not divided by sqrt(hs).")
+DIVIDED_BY_HS = N_("the scores are divided by hs; divide by sqrt(hs).")
+TIMES_SQRT_HS = N_("the scores are multiplied by sqrt(hs); divide them by it.")
+SHIFTED_MASK = N_("the mask is shifted by one diagonal: each token also sees the next one. "
+                  "Hide key j from query i when j > i.")
+NO_MASK = N_("there is no causal mask: tokens look at the future.")
+HIDES_DIAGONAL = N_("the mask hides the diagonal: each token must see itself too (token 0 then "
+                    "sees nothing at all).")
+WRONG_AXIS = N_("softmax runs over the wrong axis (it must be the last one, the keys).")
+WEIGHTS_TRANSPOSED = N_("the attention weights are transposed before @ v: row i of the weights "
+                        "(query i's weights over the keys) must multiply v directly: "
+                        "weights @ v.")

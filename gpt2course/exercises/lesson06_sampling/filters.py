@@ -9,7 +9,11 @@ from ...i18n import N_
 from ..core import Case, Diagnosis, Exercise, close, exact
 from ..core import gen as _gen
 from .matching import filtered_logits_match, top_k_match
-from .shared import BINARY_LOGITS, LARGE, NEG_INF, naive_softmax, p_is_safe
+from .shared import BINARY_LOGITS, LARGE, NEG_INF, TIMES_TEMPERATURE, naive_softmax, p_is_safe
+
+# A bug the top-k and top-p exercises both name.
+DROPPED_TO_ZERO = N_("the dropped tokens are set to 0. A logit of 0 still has a probability "
+                     "after softmax; set them to float('-inf').")
 
 # --- 1. greedy ---------------------------------------------------------------------------------
 
@@ -106,7 +110,7 @@ TEMPERATURE = Exercise(
                   "temperature 1. (Dividing probabilities by T and then renormalising also "
                   "gives this.) Divide the logits by T before softmax."),
                   lambda logits, temperature: torch.softmax(logits, -1)),
-        Diagnosis(N_("the logits are multiplied by the temperature; divide them by it."),
+        Diagnosis(TIMES_TEMPERATURE,
                   lambda logits, temperature: torch.softmax(logits * temperature, -1)),
         Diagnosis(N_("softmax runs over the rows (dim=0); use the last dimension (dim=-1)."),
                   lambda logits, temperature: torch.softmax(logits / temperature, 0)),
@@ -181,8 +185,7 @@ TOP_K = Exercise(
                   lambda logits, k: _keep_top(logits, k - 1)),
         Diagnosis(N_("the k smallest logits are kept; keep the k largest."),
                   lambda logits, k: _keep_top(logits, k, largest=False)),
-        Diagnosis(N_("the dropped tokens are set to 0. A logit of 0 still has a probability "
-                  "after softmax; set them to float('-inf')."),
+        Diagnosis(DROPPED_TO_ZERO,
                   lambda logits, k: _keep_top(logits, k, fill=0.0)),
     ),
 )
@@ -286,8 +289,7 @@ TOP_P = Exercise(
         Diagnosis(N_("the result is still in sorted order. Put each kept logit back at its "
                   "token's position (scatter with the sort indices)."),
                   lambda logits, p: _nucleus(logits, p, keep_sorted=True)),
-        Diagnosis(N_("the dropped tokens are set to 0. A logit of 0 still has a probability "
-                  "after softmax; set them to float('-inf')."),
+        Diagnosis(DROPPED_TO_ZERO,
                   lambda logits, p: _nucleus(logits, p, fill=0.0)),
     ),
 )

@@ -13,7 +13,7 @@ from ...i18n import N_
 from ..core import Case, Diagnosis, Exercise
 from ..core import gen as _gen
 from .matching import draws_follow
-from .shared import DRAWS, LARGE, p_is_safe
+from .shared import DRAWS, LARGE, TIMES_TEMPERATURE, p_is_safe
 
 # --- 5. one sampling step ----------------------------------------------------------------------
 
@@ -123,7 +123,7 @@ SAMPLE = Exercise(
                   "first, then top-k, then top-p."), _sample_bug("filters first")),
         Diagnosis(N_("the temperature is not used. Divide the logits by it first."),
                   _sample_bug("no temperature")),
-        Diagnosis(N_("the logits are multiplied by the temperature; divide them by it."),
+        Diagnosis(TIMES_TEMPERATURE,
                   _sample_bug("times temperature")),
         Diagnosis(N_("top_k is not used: tokens outside the k best were drawn."),
                   _sample_bug("no top_k")),

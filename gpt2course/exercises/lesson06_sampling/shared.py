@@ -8,6 +8,8 @@ import math
 import torch
 from torch import Tensor
 
+from ...i18n import N_
+
 DRAWS = 2000  # tokens drawn for each row of logits
 MAX_DISTANCE = 0.1  # total variation allowed between drawn frequencies and probabilities
 NEG_INF = float("-inf")  # the logit of a dropped token: softmax gives it probability 0
@@ -18,6 +20,8 @@ LOG2 = math.log(2.0)
 BINARY_LOGITS = torch.tensor([[0.0, -LOG2, -2 * LOG2, -3 * LOG2, -3 * LOG2],
                               [-3 * LOG2, -2 * LOG2, -3 * LOG2, 0.0, -LOG2]])
 LARGE = 1000.0  # added to logits: exp overflows unless softmax subtracts the row's max
+# A bug the temperature and the sampling exercises both name.
+TIMES_TEMPERATURE = N_("the logits are multiplied by the temperature; divide them by it.")
 
 
 def naive_softmax(logits: Tensor) -> Tensor:
