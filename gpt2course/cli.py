@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -144,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argparse's own exits (``--help``, a bad option: code 2) raise ``SystemExit`` as usual.
     """
     lang = None
+    before = _count_interrupts()
     try:
         _never_fail_on_encoding()
         lang = _language_given(argv)
@@ -155,7 +157,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _pipe_closed()
     except Exception as err:  # noqa: BLE001 - the safety net: one line, never a traceback
+        if _INTERRUPTS[0]:  # a library turned the Ctrl-C into another error (an ImportError)
+            return _in_language(lang, _interrupted)
         return _in_language(lang, partial(report_bug, "gpt2course", err))
+    finally:
+        if before is not None:
+            signal.signal(signal.SIGINT, before)
+
+
+_INTERRUPTS = [0]  # Ctrl-Cs seen during this main()
+
+
+def _count_interrupts():
+    """Install a Ctrl-C handler for this run; returns the one it replaces (None: none was
+    installed, e.g. outside the main thread or under a host that set its own).
+
+    The first Ctrl-C raises ``KeyboardInterrupt`` as usual. Some libraries swallow it
+    while they are imported (a bare ``except``) or turn it into an ``ImportError``; so a
+    second Ctrl-C ends the command at once, and an error after a Ctrl-C is reported as
+    the interruption it is, not as a bug."""
+    _INTERRUPTS[0] = 0
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            return None
+        return signal.signal(signal.SIGINT, _on_interrupt)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _on_interrupt(signum: int, frame: object) -> None:
+    _INTERRUPTS[0] += 1
+    if _INTERRUPTS[0] > 1:
+        _interrupted()
+        sys.stderr.flush()
+        os._exit(130)  # the first one was swallowed: leave without waiting for anyone
+    raise KeyboardInterrupt
 
 
 def _in_language(lang: str | None, say: Callable[[], int]) -> int:
@@ -225,6 +261,8 @@ def _run(args: argparse.Namespace) -> int:
             return report_bug(f"gpt2course {args.command}", err)
         return 2
     except Exception as err:  # noqa: BLE001 - the safety net
+        if _INTERRUPTS[0]:  # a library turned the Ctrl-C into another error
+            return _interrupted()
         return report_bug(f"gpt2course {args.command}", err)
 
 
