@@ -49,11 +49,17 @@ def test_grader_scores_lesson06(tmp_path):
         submission(tmp_path / "b.ipynb", **{"06_sample_token": no_temperature,
                                              "06_temperature_probs": cheat}),
         lessons, seed=7, limits=FAST, hide=(str(ROOT / "solutions"),))
+    # Loading the course's reference is forbidden in every exercise (README, "Forbidden
+    # operations"): each solution cell runs before every exercise, so the cheat costs all.
     scores = {e.id: e.score for e in bad.exercises}
-    assert scores == {**FULL, "06.sample_token": 0.0, "06.temperature_probs": 0.0}, bad
+    assert scores == dict.fromkeys(FULL, 0.0), bad
     messages = {e.id: e.message for e in bad.exercises}
-    assert "the temperature is not used" in messages["06.sample_token"]
-    assert "'gpt2course' cannot be used" in messages["06.temperature_probs"]
+    assert all("gpt2course.sampling" in message for message in messages.values()), messages
+    wrong = submission(tmp_path / "c.ipynb", **{"06_sample_token": no_temperature})
+    honest = grade_submission(wrong, lessons, seed=7, limits=FAST, hide=(str(ROOT / "solutions"),))
+    assert {e.id: e.score for e in honest.exercises} == {**FULL, "06.sample_token": 0.0}, honest
+    assert "the temperature is not used" in {e.id: e.message for e in honest.exercises}[
+        "06.sample_token"]
 
 
 # --- the explorer -------------------------------------------------------------------------
