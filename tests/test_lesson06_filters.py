@@ -92,11 +92,19 @@ def test_top_k_bugs_are_named(body, diagnosis):
     assert_diagnosed("top_k_logits", diagnosis, **{"06_top_k_logits": TOP_K + body})
 
 
-def test_top_k_with_a_large_negative_number_says_to_use_minus_infinity():
-    body = ("    kth = torch.topk(logits, k).values[:, -1:]\n"
-            "    return logits.masked_fill(logits < kth, -1e9)\n")
+@pytest.mark.parametrize("fill", ["-1e9", "torch.finfo(logits.dtype).min", "-1e30"])
+def test_top_k_with_a_value_softmax_makes_zero_passes_as_minus_infinity(fill):
+    # Softmax gives these exactly probability 0, as it does -inf: the same sampler.
+    body = ("    values, indices = torch.topk(logits, k, dim=-1)\n"
+            f"    return torch.full_like(logits, {fill}).scatter(-1, indices, values)\n")
+    assert_valid("top_k_logits", TOP_K + body, 4, 5)
+
+
+def test_top_k_with_a_negative_number_softmax_does_not_zero_says_to_use_minus_infinity():
+    body = ("    values, indices = torch.topk(logits, k, dim=-1)\n"
+            "    return torch.full_like(logits, -30.0).scatter(-1, indices, values)\n")
     result = verdict("top_k_logits", **{"06_top_k_logits": TOP_K + body})
-    assert not result.passed and "float('-inf')" in result.message, result.message
+    assert not result.passed and "-inf" in result.message, result.message
 
 
 @pytest.mark.parametrize("body", [
