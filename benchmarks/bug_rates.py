@@ -15,9 +15,11 @@ Bugs whose test cannot even be collected against an older package count as not c
     python benchmarks/bug_rates.py --set new       # the second catalog, benchmarks/bugs/:
                                                    # bugs written apart from the suites,
                                                    # through check and the grader's cases
+    python benchmarks/bug_rates.py --set holdout   # its held-out part, never tuned on
 
-For the new set a bug is NAMED when its "Likely bug:" line matches the bug's own words
-(``Bug.words``), not merely when some diagnosis is shown.
+For these sets a bug is NAMED when its feedback (the "Likely bug:" line or a hint, not the
+lines every failure has) matches the bug's own words (``Bug.words``), not merely when some
+diagnosis is shown; MISNAMED when a diagnosis is shown that names another bug.
 """
 
 from __future__ import annotations
@@ -81,13 +83,14 @@ def rates(rows: list[dict], tried: collections.Counter) -> dict[str, tuple[int, 
     return {n: tuple(found[n]) for n in LESSONS}
 
 
-def run_new(before: Path | None) -> list[dict]:
+def run_new(before: Path | None, which: str = "new") -> list[dict]:
     """One row per bug of the new catalog (``benchmarks/bugs``), with ``before``'s package
     (a checkout) or this one's."""
     package = before if before is not None else ROOT
     env = {**os.environ, "GPT2COURSE_LANG": "en",
            "PYTHONPATH": os.pathsep.join([str(package), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "bugs.run", "--json"], cwd=ROOT / "benchmarks",
+    done = subprocess.run([sys.executable, "-m", "bugs.run", "--json", "--set", which],
+                          cwd=ROOT / "benchmarks",
                           env=env, capture_output=True, text=True, check=False)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
@@ -104,9 +107,9 @@ def new_rates(rows: list[dict], step: str) -> dict[str, tuple[int, ...]]:
     return {n: tuple(found[n]) for n in LESSONS}
 
 
-def print_new(before: Path | None) -> None:
-    now = run_new(None)
-    old = run_new(before) if before else None
+def print_new(before: Path | None, which: str) -> None:
+    now = run_new(None, which)
+    old = run_new(before, which) if before else None
     print("lesson  bugs  check: caught  named   grade: caught  named  misnamed"
           + ("   (before, grade: caught  named  misnamed)" if old else ""))
     tables = [new_rates(now, "check"), new_rates(now, "grade")]
@@ -132,11 +135,12 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="another checkout (e.g. git worktree add DIR COMMIT) whose "
                              "gpt2course to run the same tests against")
-    parser.add_argument("--set", choices=("tests", "new"), default="tests",
-                        help="tests: the lesson suites' bugs; new: the catalog in benchmarks/bugs")
+    parser.add_argument("--set", choices=("tests", "new", "holdout"), default="tests",
+                        help="tests: the lesson suites' bugs; new: the catalog in "
+                             "benchmarks/bugs; holdout: its set kept apart from tuning")
     args = parser.parse_args()
-    if args.set == "new":
-        print_new(args.before)
+    if args.set != "tests":
+        print_new(args.before, args.set)
         return
     now = run(None)
     tried = collections.Counter(row["test"] for row in now)

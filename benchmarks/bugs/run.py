@@ -1,6 +1,6 @@
 """Run the new bug catalog through ``check`` (public cases) and the grader's cases.
 
-    python -m bugs.run [--lesson 03] [--json]      (from benchmarks/)
+    python -m bugs.run [--lesson 03] [--set holdout] [--json]      (from benchmarks/)
 
 Prints one JSON object per bug with ``--json`` (for ``bug_rates.py``), else a table of
 the bugs not caught or not named, with their feedback. The notebook's other cells come
@@ -95,9 +95,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lesson", action="append", help="only these lessons (01 ... 06)")
     parser.add_argument("--json", action="store_true", help="one JSON object per bug")
+    parser.add_argument("--set", choices=("new", "holdout"), default="new", dest="which")
     args = parser.parse_args()
     os.environ.setdefault("GPT2COURSE_LANG", "en")
-    bugs = [b for b in catalog() if not args.lesson or b.lesson in args.lesson]
+    bugs = [b for b in catalog(args.which) if not args.lesson or b.lesson in args.lesson]
     cells = {n: _cells(n) for n in sorted({b.lesson for b in bugs})}
     for bug in bugs:
         try:
