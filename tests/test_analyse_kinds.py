@@ -36,14 +36,24 @@ FIRES = [
     (K.too_long_or_short, X, X[:, :5].copy(), "stops early: 5 of the 8"),
     (K.text_cut_elsewhere, ["The", " dog", "."], ["The ", "dog", "."], "piece 0 is 'The '"),
     (K.text_cut_elsewhere, ["a", "!!"], ["a", "!", "!"], "piece 1 is '!'"),
+    (K.repeated_item, [[97, 97], [256, 97], [257, 98]], [[97, 97]] * 3, "repeats one item"),
+    (K.missing_input_factor, X * X, X.copy(), "a factor x is missing"),
+    (K.missing_input_factor, X.copy(), X * X, "x is multiplied in once too often"),
 ]
+SIZES = {"init": {"vocab_size": 50, "n_positions": 8}, "args": {"idx": np.zeros((2, 6))}}
 
 
 @pytest.mark.parametrize("analyser, expected, got, words", FIRES,
                          ids=[f"{f[0].__name__}-{n}" for n, f in enumerate(FIRES)])
 def test_analyser_names_its_kind(analyser, expected, got, words):
-    found = analyser(expected, got, {})
+    found = analyser(expected, got, {"x": X})
     assert found and words in found, found
+
+
+def test_a_wrong_size_is_named_by_the_input_size_it_equals():
+    found = K.size_named(np.zeros((2, 6, 50)), np.zeros((2, 6, 8)), SIZES)
+    assert found and "size 8 (= n_positions) where 50 (= vocab_size)" in found, found
+    assert K.size_named(np.zeros((2, 6, 50)), np.zeros((2, 6, 7)), SIZES) is None
 
 
 CORRECT = [X, TOPK, X[:, 0], np.arange(5), IDS, [[5, 5], 3], [X, 7], ["The", " dog", "."],
@@ -54,13 +64,13 @@ CORRECT = [X, TOPK, X[:, 0], np.arange(5), IDS, [[5, 5], 3], [X, 7], ["The", " d
 @pytest.mark.parametrize("expected", range(len(CORRECT)))
 def test_analyser_is_silent_on_a_correct_output(analyser, expected):
     value = CORRECT[expected]
-    assert analyser(value, value, {}) is None
+    assert analyser(value, value, {"x": X, **SIZES}) is None
 
 
 @pytest.mark.parametrize("analyser", K.KIND_ANALYSERS, ids=lambda a: a.__name__)
 def test_analyser_is_silent_on_random_noise(analyser):
     noise = RNG.standard_normal(X.shape).astype(np.float32)
-    assert analyser(X, noise, {}) is None
+    assert analyser(X, noise, {"x": X}) is None
     assert analyser(IDS, [5, 1, 7, 300, 2], {}) is None
     assert analyser(["ab", "c"], ["x", "yz"], {}) is None
 

@@ -1,5 +1,7 @@
-"""A held-out set of learner bugs, written after the first fixes and never tuned on: it
-estimates how the checks do on bugs nobody looked at (``bug_rates.py --set holdout``)."""
+"""A held-out set of learner bugs, written after the first fixes (``bug_rates.py --set
+holdout``). It was measured before anything was tuned on it (36 bugs: 100% caught, 36%
+named); the misses were then fixed as kinds, so it no longer measures unseen bugs:
+``holdout2.py`` does."""
 
 from . import Bug
 
@@ -156,7 +158,7 @@ def attention_scores(q, k):
     Bug("03", "h_mask_inverted_bool", "03_causal_mask", "causal_mask", '''
 def causal_mask(T):
     return torch.tril(torch.ones(T, T)) == 0
-''', r"invert|opposite|future|~|True where|upper|triu"),
+''', r"invert|opposite|future|~|True where|upper|triu|swap"),
     Bug("03", "h_attention_scaled_twice", "03_attention", "attention", '''
 def attention(q, k, v):
     scores = attention_scores(q, k) / math.sqrt(q.shape[-1])

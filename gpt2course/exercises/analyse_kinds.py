@@ -162,7 +162,8 @@ def too_long_or_short(expected: Any, got: Any, inputs: dict[str, Any]) -> str | 
     if n_g > n_e:
         return tr("your output has {got} items along axis {axis} where {expected} are "
                   "expected; the first {expected} are right: a loop runs {extra} steps too "
-                  "far.", got=n_g, expected=n_e, axis=axis, extra=n_g - n_e)
+                  "far, or does not stop when it should (a stop condition or break that "
+                  "never fires).", got=n_g, expected=n_e, axis=axis, extra=n_g - n_e)
     return tr("your output stops early: {got} of the {expected} items along axis {axis}, and "
               "those are right. A loop ends or breaks too soon (a stop condition met by one "
               "row ends them all?), or a range stops one too early.",
@@ -185,5 +186,85 @@ def text_cut_elsewhere(expected: Any, got: Any, inputs: dict[str, Any]) -> str |
               expected=repr(expected[at]) if at < len(expected) else "-")
 
 
+def _sizes(inputs: dict[str, Any], prefix: str = "") -> list[tuple[str, int]]:
+    """(name, size) of every int in the inputs (nested dicts too: a module's init) and of
+    every axis of every input tensor (``wpe.shape[0]``); ints first."""
+    ints, axes = [], []
+    for key, value in inputs.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            ints_and_axes = _sizes(value)
+            ints += [s for s in ints_and_axes if ".shape[" not in s[0]]
+            axes += [s for s in ints_and_axes if ".shape[" in s[0]]
+        elif type(value) is int and value > 1:
+            ints.append((name, value))
+        elif hasattr(value, "shape") and 0 < len(value.shape) <= 4:
+            axes += [(f"{name}.shape[{i}]", int(n)) for i, n in enumerate(value.shape) if n > 1]
+    return ints + axes
+
+
+def size_named(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
+    """A wrong size along an axis that is another size of the inputs (n_positions where
+    vocab_size belongs): the wrong table, weight or axis was used."""
+    if not (_numeric(expected) and _numeric(got)) or expected.ndim != got.ndim:
+        return None
+    differ = [a for a in range(got.ndim) if got.shape[a] != expected.shape[a]]
+    if len(differ) != 1:
+        return None
+    axis = differ[0]
+    sizes = _sizes(inputs)
+    wrong = next((name for name, n in sizes if n == got.shape[axis]), None)
+    right = next((name for name, n in sizes if n == expected.shape[axis]), None)
+    if wrong is None or right is None:
+        return None
+    return tr("axis {axis} of your output has size {got} (= {wrong}) where {expected} (= "
+              "{right}) is expected: the wrong table, weight or axis was used there.",
+              axis=axis, got=got.shape[axis], wrong=wrong, expected=expected.shape[axis],
+              right=right)
+
+
+def repeated_item(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
+    """A list that repeats one item where the expected items differ: a loop whose state is
+    never updated."""
+    if not (isinstance(expected, list) and isinstance(got, list)) or len(got) < 3:
+        return None
+    first = got[0]
+    try:
+        if not all(item == first for item in got) or all(item == expected[0] for item in expected):
+            return None
+    except (ValueError, TypeError):
+        return None
+    return tr("your output repeats one item ({item}) {n} times where the expected items "
+              "differ: a loop does not update what it works on (a result computed and never "
+              "stored, e.g. ids = merge_pair(...) forgotten).", item=_short(first), n=len(got))
+
+
+def missing_input_factor(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
+    """``got * x == expected`` (or ``got == expected * x``) for an input x: a factor missing
+    or applied twice."""
+    if not (_numeric(expected) and _numeric(got)) or expected.shape != got.shape:
+        return None
+    if expected.dtype.kind != "f":
+        return None
+    e, g = expected.astype(np.float64), got.astype(np.float64)
+    for name, value in inputs.items():
+        if not (_numeric(value) and value.dtype.kind == "f"):
+            continue
+        try:
+            v = np.broadcast_to(value.astype(np.float64), e.shape)
+        except ValueError:
+            continue
+        if np.allclose(v, 1.0) or not np.isfinite(v).all() or np.abs(v).max() < 1e-3:
+            continue
+        if np.allclose(g * v, e, rtol=1e-3, atol=1e-5):
+            return tr("your output times {name} is the expected one: a factor {name} is "
+                      "missing (e.g. x * ... at the front of the formula).", name=name)
+        if np.allclose(g, e * v, rtol=1e-3, atol=1e-5):
+            return tr("your output is the expected one times {name}: {name} is multiplied in "
+                      "once too often.", name=name)
+    return None
+
+
 KIND_ANALYSERS = (sorted_values, broadcast_grew, offset_by_constant, part_of_expected,
-                  too_long_or_short, text_cut_elsewhere)
+                  too_long_or_short, size_named, repeated_item, missing_input_factor,
+                  text_cut_elsewhere)

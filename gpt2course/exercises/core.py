@@ -33,6 +33,7 @@ from .compare import (  # noqa: F401 - re-exported: lesson modules import them f
     shown,
     with_hints,
 )
+from .error_kinds import explain_error
 
 # Never importable in graded code: the reference itself and libraries that would do the
 # work. Exercises add their own (``forbidden_modules``) and replace functions they must
@@ -288,6 +289,7 @@ def _failure(exercise: Exercise, case: Case, got: Any, number: int, total: int) 
         if got.text.endswith("NotImplementedError"):
             return _NOT_WRITTEN
         hint = next((m for text, m in exercise.error_hints if text in got.text), None)
+        hint = hint or explain_error(got.text)  # what such an error usually means
         return (f"{where}\n  " + tr("Your code raised an error:") + f"\n{_indent(got.text)}"
                 + (f"\n  {_likely(hint)}" if hint else ""))
     if isinstance(got, InputChanged):

@@ -54,6 +54,10 @@ def _sigmoid_gelu(x: Tensor) -> Tensor:
     return x * torch.sigmoid(1.702 * x)
 
 
+def _sigmoid_for_tanh(x: Tensor) -> Tensor:
+    return 0.5 * x * (1 + torch.sigmoid(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+
+
 def _gelu_with(*, half: float = 0.5, root: float = math.sqrt(2 / math.pi), power: int = 3,
                cube: float = 0.044715) -> Tensor:
     """The tanh GELU with one constant changed: how the diagnoses are built."""
@@ -106,6 +110,8 @@ GELU = Exercise(
                      "(math.sqrt(2 / math.pi))."), _gelu_with(root=math.sqrt(2 * math.pi))),
         Diagnosis(N_("the cubic term uses x**2; it is 0.044715 * x**3."), _gelu_with(power=2)),
         Diagnosis(N_("this returns x unchanged: apply the GELU formula."), _identity),
+        Diagnosis(N_("sigmoid is used where the formula has tanh: GELU(x) = 0.5 x (1 + "
+                     "tanh(sqrt(2 / pi) (x + 0.044715 x**3)))."), _sigmoid_for_tanh),
         Diagnosis(GELU_BRACKETS, _cube_outside_tanh),
         Diagnosis(GELU_BRACKETS, _cube_outside_root),
     ),
@@ -157,6 +163,12 @@ def _mlp_with(activation, *, second_projection: bool = True, biases: bool = True
     return mlp
 
 
+def _weights_swapped(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):
+    # c_proj_weight (C, 4C) used as if it were c_fc's (and the other way round): it runs
+    h = _reference_gelu(x @ c_proj_weight + c_fc_bias)
+    return h @ c_fc_weight + c_proj_bias
+
+
 def _gelu_last(x, c_fc_weight, c_fc_bias, c_proj_weight, c_proj_bias):
     h = F.linear(x, c_fc_weight, c_fc_bias)
     return _reference_gelu(F.linear(h, c_proj_weight, c_proj_bias))
@@ -198,6 +210,9 @@ MLP_FUNCTION = Exercise(
         Diagnosis(MISSING_GELU, _mlp_with(_identity)),
         Diagnosis(N_("GELU comes after c_proj instead of between the layers: "
                      "c_proj(gelu(c_fc(x)))."), _gelu_last),
+        Diagnosis(N_("c_fc_weight and c_proj_weight are swapped: the first layer is c_fc "
+                     "(C -> 4C), x @ c_fc_weight.T; the second is c_proj (4C -> C)."),
+                  _weights_swapped),
         Diagnosis(N_("c_fc_bias is not added: the first layer is x @ c_fc_weight.T + c_fc_bias, "
                      "and GELU comes after that sum."),
                   _mlp_with(_reference_gelu, fc_bias="none")),
@@ -254,7 +269,7 @@ MLP_MODULE = Exercise(
                   _module_with(_exact_gelu)),
     ),
     error_hints=(
-        ('Unexpected key(s) in state_dict: "c_', LAYER_NAMES),
+        # Only unexpected keys (biases, a missing layer) are explained by error_kinds.
         ("Missing key(s) in state_dict", LAYER_NAMES),
         ("size mismatch for c_", N_(
             "a layer has the wrong shape: c_fc is nn.Linear(n_embd, 4 * n_embd), c_proj is "

@@ -98,6 +98,12 @@ LN_BUGS = (
               "dimension (C) only, one token at a time: dim=-1, keepdim=True."),
               _ln_with(whole_tensor=True)),
     *(Diagnosis(LN_WRONG_DIM, _ln_with(dim=d)) for d in (0, 1, -2)),
+    Diagnosis(N_("the spread is the mean absolute deviation, mean(|x - mean|); LayerNorm "
+                 "divides by the standard deviation: sqrt(mean((x - mean)**2) + eps)."),
+              _ln_with(spread="abs")),
+    Diagnosis(N_("the variance is taken of x itself, mean(x**2), not of x - mean: "
+                 "var = ((x - mean)**2).mean(dim=-1, keepdim=True)."),
+              _ln_with(spread="uncentred")),
     Diagnosis(N_("x - mean is divided by the variance; divide by the standard deviation, its "
                  "square root: (x - mean) / sqrt(var + eps)."), _ln_with(sqrt=False)),
     Diagnosis(N_("weight is not applied: after normalising, multiply by weight, then add bias "
@@ -200,6 +206,8 @@ BLOCK_BUGS: tuple[tuple[str, dict[str, Any]], ...] = (
         "weights."), {"one_ln": True}),
     (N_("the residual adds the normalised x: x = x + attn(ln_1(x)) adds attention to x itself, "
         "not to ln_1(x) (the same for the MLP with ln_2)."), {"residual_from_norm": True}),
+    (N_("the residual is added twice (x + x + attn(...)): x = x + attn(ln_1(x)) adds x "
+        "once."), {"double_residual": True}),
     (N_("LayerNorm uses the unbiased variance (C - 1); it should divide by C."),
      {"ln": {"unbiased": True}}),
     (N_("LayerNorm adds eps outside the square root; it belongs inside: sqrt(var + eps)."),
@@ -322,6 +330,9 @@ COUNT = Exercise(
                   _count_variant(wpe=False)),
         Diagnosis(N_("the MLP's hidden layer has n_embd units here; it has 4 x n_embd."),
                   _count_variant(mlp_width=1)),
+        Diagnosis(N_("attention's output projection c_proj (n_embd x n_embd + n_embd) is not "
+                     "counted: each block's attention has c_attn and c_proj."),
+                  _count_variant(attn_proj=False)),
         Diagnosis(N_("each block has one LayerNorm here; it has two, ln_1 and ln_2 "
                      "(2 x n_embd numbers each)."), _count_variant(norms_per_block=1)),
     ),

@@ -19,13 +19,19 @@ EPS = 1e-5  # GPT-2's layer_norm_epsilon
 def _ln(x: Tensor, weight: Tensor, bias: Tensor, eps: float = EPS, *, unbiased: bool = False,
         eps_outside: bool = False, centre: bool = True, affine: bool = True,
         bias_first: bool = False, whole_tensor: bool = False, sqrt: bool = True,
-        dim: int = -1, scale: bool = True, bias_into_weight: bool = False) -> Tensor:
-    """LayerNorm over the last dimension, with switches that each add one known bug."""
+        dim: int = -1, scale: bool = True, bias_into_weight: bool = False,
+        spread: str = "variance") -> Tensor:
+    """LayerNorm over the last dimension, with switches that each add one known bug.
+    spread: "variance" (right), "abs" (mean absolute deviation), "uncentred" (mean of x**2)."""
     dims = tuple(range(x.dim())) if whole_tensor else (dim,)
     mean = x.mean(dims, keepdim=True)
     var = x.var(dims, keepdim=True, correction=1 if unbiased else 0)
+    if spread == "uncentred":
+        var = (x * x).mean(dims, keepdim=True)
     top = x - mean if centre else x
-    if eps_outside:
+    if spread == "abs":  # as a learner writes it: (x - mean) / (mad + eps)
+        y = top / ((x - mean).abs().mean(dims, keepdim=True) + eps)
+    elif eps_outside:
         y = top / ((var.sqrt() if sqrt else var) + eps)
     else:
         y = top / (torch.sqrt(var + eps) if sqrt else var + eps)
@@ -59,7 +65,8 @@ def _mlp(x: Tensor, s: dict[str, Tensor], p: str) -> Tensor:
 def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | None = None,
            post_ln: bool = False, attn_residual: bool = True, mlp_residual: bool = True,
            swap_ln: bool = False, mlp_first: bool = False, parallel: bool = False,
-           one_ln: bool = False, residual_from_norm: bool = False) -> Tensor:
+           one_ln: bool = False, residual_from_norm: bool = False,
+           double_residual: bool = False) -> Tensor:
     """One GPT-2 block on the weights ``s[p + name]``; each switch adds one known bug."""
     ln = ln or {}
     n1, n2 = ("ln_2.", "ln_1.") if swap_ln else ("ln_1.", "ln_2.")
@@ -84,6 +91,9 @@ def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | N
         x = h + attn(h)
         h = norm(x, n2)
         return h + mlp(h)
+    if double_residual:
+        x = x + x + attn(norm(x, n1))
+        return x + mlp(norm(x, n2))
     first, second = (mlp, attn) if mlp_first else (attn, mlp)
     x = x + first(norm(x, n1)) if attn_residual else first(norm(x, n1))
     return x + second(norm(x, n2)) if mlp_residual else second(norm(x, n2))
@@ -92,12 +102,12 @@ def _block(x: Tensor, s: dict[str, Tensor], p: str, n_head: int, *, ln: dict | N
 def _count(vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int, *,
            untied: bool = False, biases: bool = True, layer_norms: bool = True,
            ln_f: bool = True, wpe: bool = True, mlp_width: int = 4,
-           norms_per_block: int = 2) -> int:
+           norms_per_block: int = 2, attn_proj: bool = True) -> int:
     """GPT-2's parameter count by formula; each switch adds one known counting bug."""
     V, P, C = vocab_size, n_positions, n_embd
     b = 1 if biases else 0
     ln = 2 * C if layer_norms else 0
-    attn = C * 3 * C + b * 3 * C + C * C + b * C
+    attn = C * 3 * C + b * 3 * C + (C * C + b * C if attn_proj else 0)
     mlp = C * mlp_width * C + b * mlp_width * C + mlp_width * C * C + b * C
     total = V * C + (P * C if wpe else 0) + n_layer * (norms_per_block * ln + attn + mlp)
     total += ln if ln_f else 0

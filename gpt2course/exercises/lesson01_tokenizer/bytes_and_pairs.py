@@ -24,6 +24,14 @@ def _bytes_cases(seed: int | None) -> list[Case]:
             Case("a hidden short text", {"text": random_text(rng, 2)})]
 
 
+NOT_UTF8 = N_("these are not UTF-8 bytes: another encoding (latin-1 or ASCII) replaced or "
+              "dropped the characters it cannot write. Use text.encode('utf-8').")
+
+
+def _encoded(codec: str, errors: str):
+    return lambda text: list(text.encode(codec, errors=errors))
+
+
 TEXT_TO_BYTES = Exercise(
     id="01.text_to_bytes",
     function="text_to_bytes",
@@ -35,6 +43,8 @@ TEXT_TO_BYTES = Exercise(
         (N_("these are Unicode code points (ord(c)), not UTF-8 bytes: 'é' takes 2 bytes and "
          "'中' takes 3. Use text.encode('utf-8')."), lambda text: [ord(c) for c in text]),
         (N_("this is UTF-16, not UTF-8."), lambda text: list(text.encode("utf-16-le"))),
+        *((NOT_UTF8, _encoded(codec, errors)) for codec in ("latin-1", "ascii")
+          for errors in ("replace", "ignore")),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
@@ -113,6 +123,11 @@ def _pair_tie_sorted(ids, largest=False):
     return [list(tied[-1] if largest else tied[0]), top]
 
 
+def _pair_by_key(ids):
+    counts = tally(list(pairwise(ids)))
+    return [list(max(counts)), counts[max(counts)]] if counts else None
+
+
 TIE_MESSAGE = N_("when several pairs are equally common, return the one that appears first in "
                "ids (max(counts, key=counts.get) does this, since a dict keeps its order).")
 
@@ -134,6 +149,8 @@ MOST_COMMON_PAIR = Exercise(
         (TIE_MESSAGE, _pair_tie_last),
         (TIE_MESSAGE, _pair_tie_sorted),
         (TIE_MESSAGE, lambda ids: _pair_tie_sorted(ids, largest=True)),
+        (N_("the largest pair was taken, not the most frequent one: max(counts) compares the "
+            "pairs themselves. Use max(counts, key=counts.get)."), _pair_by_key),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )
@@ -147,8 +164,9 @@ def _merge_cases(seed: int | None) -> list[Case]:
         return [
             Case("merge [1, 2] in [1, 2, 3, 1, 2]",
                  {"ids": [1, 2, 3, 1, 2], "pair": [1, 2], "new_id": 256}),
-            Case("the pair is not at the end",
-                 {"ids": [1, 2, 3, 1, 2, 9], "pair": [1, 2], "new_id": 300}),
+            # 11, 2 holds the digits of 1, 2: ids merged as text ("11,2") would match it
+            Case("the pair is not at the end, and 11, 2 is not the pair",
+                 {"ids": [1, 2, 3, 11, 2, 1, 2, 9], "pair": [1, 2], "new_id": 300}),
             Case("overlapping: merge [7, 7] in [7, 7, 7]",
                  {"ids": [7, 7, 7], "pair": [7, 7], "new_id": 256}),
             Case("the pair does not occur", {"ids": [3, 4, 5], "pair": [4, 3], "new_id": 256}),
@@ -191,6 +209,25 @@ def _merge_dropping_last(ids, pair, new_id):
     return out
 
 
+def _merge_first_id_only(ids, pair, new_id):
+    out, i = [], 0
+    while i < len(ids):
+        if i + 1 < len(ids) and ids[i] == pair[0]:
+            out, i = [*out, new_id], i + 2
+        else:
+            out, i = [*out, ids[i]], i + 1
+    return out
+
+
+def _merge_from_the_right(ids, pair, new_id):
+    return _reference_merge(ids[::-1], pair[::-1], new_id)[::-1]
+
+
+def _merge_as_text(ids, pair, new_id):
+    text = ",".join(map(str, ids)).replace(f"{pair[0]},{pair[1]}", str(new_id))
+    return [int(part) for part in text.split(",")] if text else []
+
+
 MERGE_PAIR = Exercise(
     id="01.merge_pair",
     must_not_modify=("ids",),
@@ -209,6 +246,12 @@ MERGE_PAIR = Exercise(
          _merge_without_skip),
         (N_("the last id is lost when it is not part of a merged pair; keep it."),
          _merge_dropping_last),
+        (N_("only the first id of the pair is compared: merge where ids[i] == pair[0] and "
+            "ids[i + 1] == pair[1], both."), _merge_first_id_only),
+        (N_("overlapping pairs were merged from the right: merge left to right, so in "
+            "[7, 7, 7] the first two 7s merge, [256, 7]."), _merge_from_the_right),
+        (N_("the ids were merged as text: '1,2' also matches inside '11,2'. Compare the ids "
+            "themselves, one by one, not their digits."), _merge_as_text),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )

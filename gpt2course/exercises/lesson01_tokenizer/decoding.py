@@ -53,7 +53,10 @@ def _reference_decode(ids: list[int], merges: Pairs, special_tokens: dict[str, i
 
 def _decode_with(how: str):
     def decode(ids, merges, special_tokens=None, byte_ids=None):
-        tok = reference_tokenizer(merges, special_tokens, None if how == "identity" else byte_ids)
+        table = byte_ids
+        if how == "inverse" and byte_ids is not None:
+            table = sorted(range(256), key=byte_ids.__getitem__)  # the inverse permutation
+        tok = reference_tokenizer(merges, special_tokens, None if how == "identity" else table)
         if how == "each":
             return "".join(tok.decode_bytes([i]).decode("utf-8", errors="replace") for i in ids)
         data = tok.decode_bytes(ids)
@@ -76,6 +79,9 @@ DECODE_TOKENS = Exercise(
          "two '\ufffd'. Join all the bytes first, then decode once."), _decode_with("each")),
         (N_("byte_ids were not used: the token byte_ids[b] stands for the byte b."),
          _decode_with("identity")),
+        (N_("byte_ids was read the wrong way round: byte_ids[b] is the token of the byte b, "
+            "so the token byte_ids[b] decodes to bytes([b]), not the token b to "
+            "bytes([byte_ids[b]])."), _decode_with("inverse")),
     ),
     error_hints=(("UnicodeDecodeError", N_("decoding is strict: bytes.decode('utf-8') fails on "
                                            "a character cut in two. Use .decode('utf-8', "

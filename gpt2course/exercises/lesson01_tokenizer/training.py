@@ -68,6 +68,10 @@ def _reference_train(chunks: list[str], num_merges: int) -> Pairs:
 TRAIN_TIE = N_("when several pairs are equally common, merge the one that appears first "
              "(in the first chunk that has it).")
 
+SET_OF_CHUNKS = N_("a chunk that occurs several times was counted once (a set, or a dict of "
+                   "unique chunks without their counts). Every occurrence counts: weight each "
+                   "distinct chunk's pairs by how often the chunk occurs.")
+
 TRAIN_BPE = Exercise(
     id="01.train_bpe",
     function="train_bpe",
@@ -88,10 +92,9 @@ TRAIN_BPE = Exercise(
         (N_("pairs were counted across chunk boundaries (the chunks were joined). Count the "
          "pairs inside each chunk only, and add up the counts."),
          lambda chunks, num_merges: _train(["".join(chunks)], num_merges)),
-        (N_("a chunk that occurs several times was counted once (a set, or a dict of unique "
-            "chunks without their counts). Every occurrence counts: weight each distinct "
-            "chunk's pairs by how often the chunk occurs."),
+        (SET_OF_CHUNKS,
          lambda chunks, num_merges: _train(list(dict.fromkeys(chunks)), num_merges)),
+        (SET_OF_CHUNKS, lambda chunks, num_merges: _train(list(set(chunks)), num_merges)),
         (N_("training stopped early, when the most common pair occurred only once. Keep "
             "merging while any pair is left, until num_merges merges are made."),
          lambda chunks, num_merges: _train(chunks, num_merges, min_count=2)),

@@ -147,14 +147,15 @@ def _reference_mha(x: Tensor, c_attn_weight: Tensor, c_attn_bias: Tensor, c_proj
 
 
 def _mha_with(*, order=(0, 1, 2), split: str = "ok", merge: str = "ok", scale: str = "hs",
-              proj: str = "ok", bias: bool = True, attn_reshaped: bool = False, **attend):
+              proj: str = "ok", bias: bool = True, attn_reshaped: bool = False,
+              attn_bias: bool = True, **attend):
     """Multi-head attention with one thing changed: how the diagnoses are built."""
 
     def mha(x, c_attn_weight, c_attn_bias, c_proj_weight, c_proj_bias, n_head):
         B, T, C = x.shape
         hs = C // n_head
         w = c_attn_weight.reshape(3 * C, C).T if attn_reshaped else c_attn_weight
-        qkv = x @ w + (c_attn_bias if bias else 0)
+        qkv = x @ w + (c_attn_bias if bias and attn_bias else 0)
         thirds = qkv.split(C, dim=-1)
         q, k, v = (thirds[i] for i in order)
         if split == "ok":
@@ -172,7 +173,10 @@ def _mha_with(*, order=(0, 1, 2), split: str = "ok", merge: str = "ok", scale: s
             y = attention_with(q * hs, k, v, **attend)
         else:
             y = attention_with(q, k, v, scale=scale, **attend)
-        y = y.transpose(1, 2).reshape(B, T, C) if merge == "ok" else y.reshape(B, T, C)
+        if merge == "interleaved":  # the inverse of the interleaved split
+            y = y.permute(0, 2, 3, 1).reshape(B, T, C)
+        else:
+            y = y.transpose(1, 2).reshape(B, T, C) if merge == "ok" else y.reshape(B, T, C)
         if proj == "none":
             return y
         w = c_proj_weight.T if proj == "transposed" else c_proj_weight
@@ -213,6 +217,9 @@ MULTI_HEAD = Exercise(
         Diagnosis(N_("the heads are split in the wrong order: head h must get the channels "
                   "h*hs .. (h+1)*hs - 1. View (B, T, C) as (B, T, n_head, hs), then "
                   "transpose(1, 2)."), _mha_with(split="interleaved")),
+        Diagnosis(N_("the heads are split in the wrong order: head h must get the channels "
+                  "h*hs .. (h+1)*hs - 1. View (B, T, C) as (B, T, n_head, hs), then "
+                  "transpose(1, 2)."), _mha_with(split="interleaved", merge="interleaved")),
         Diagnosis(N_("(B, T, C) was reshaped straight to (B, n_head, T, hs): this mixes tokens "
                   "between heads. View it as (B, T, n_head, hs) first, then transpose(1, 2)."),
                   _mha_with(split="straight")),
@@ -228,6 +235,8 @@ MULTI_HEAD = Exercise(
         Diagnosis(N_("the output projection c_proj is missing: after merging the heads, compute "
                   "y @ c_proj_weight + c_proj_bias."), _mha_with(proj="none")),
         Diagnosis(N_("the biases are not added."), _mha_with(bias=False)),
+        Diagnosis(N_("c_attn_bias is not added: q, k and v are x @ c_attn_weight + c_attn_bias."),
+                  _mha_with(attn_bias=False)),
         Diagnosis(NO_MASK,
                   _mha_with(mask="none")),
         Diagnosis(N_("the mask is applied after softmax; mask the scores first."),

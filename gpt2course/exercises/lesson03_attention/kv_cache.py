@@ -8,6 +8,7 @@ from torch import Tensor
 from ...i18n import N_
 from ..core import Case, Diagnosis, Exercise, close, with_hints
 from ..core import gen as _gen
+from .scores_and_mask import notebook_mask
 from .shared import FOUR_D_T_HINTS, NOT_SCALED, SDPA, SHAPE_HINTS, random_qkv, scores_with
 
 # --- 6. one new token with a KV cache ------------------------------------------------------
@@ -30,20 +31,25 @@ def _cache_cases(seed: int | None) -> list[Case]:
             Case("a hidden cache of 1 token: B=1, nh=1, hs=3", _cache_inputs(gen, 1, 1, 1, 3))]
 
 
-def _cached_with(*, append: str = "end", scale: str = "hs", first_only: bool = False):
-    """The cached step with one thing changed: how the diagnoses are built."""
+def _cached_with(*, append: str = "end", scale: str = "hs", first_only: bool = False,
+                 square_mask: bool = False, keys: str = "all", output: str = "out"):
+    """The cached step with one thing changed: how the diagnoses are built. keys: "all"
+    (right) or "new" (only the new token's key); output: "out" (right) or "weights"."""
 
     def cached_attention(q, k, v, k_cache, v_cache):
         if append == "front":
             k_all, v_all = torch.cat([k, k_cache], dim=2), torch.cat([v, v_cache], dim=2)
         else:
             k_all, v_all = torch.cat([k_cache, k], dim=2), torch.cat([v_cache, v], dim=2)
-        keys, values = (k_cache, v_cache) if append == "none" else (k_all, v_all)
-        scores = scores_with(q, keys, scale)
+        seen, values = (k_cache, v_cache) if append == "none" else (k_all, v_all)
+        seen, values = (k, v) if keys == "new" else (seen, values)
+        scores = scores_with(q, seen, scale)
         if first_only:  # a square (T, T) mask cut to its first row: only key 0 is visible
             scores = scores.masked_fill(torch.arange(scores.shape[-1]) > 0, float("-inf"))
-        out = torch.softmax(scores, dim=-1) @ values
-        return out, k_all, v_all
+        if square_mask:  # the notebook's apply_causal_mask on (1, S) scores: (S, S) rows
+            scores = notebook_mask(scores)
+        weights = torch.softmax(scores, dim=-1)
+        return (weights if output == "weights" else weights @ values), k_all, v_all
 
     return cached_attention
 
@@ -75,6 +81,15 @@ CACHED = Exercise(
         Diagnosis(N_("the new token sees only the first key. It is the last token, so it may "
                   "see every cached key and itself: no mask is needed here."),
                   _cached_with(first_only=True)),
+        Diagnosis(N_("the causal mask is applied to the cached step: apply_causal_mask makes a "
+                     "square mask from the last axis (all t + 1 keys), so the one query grows "
+                     "into t + 1 rows. The new token is the last one and may see every key: "
+                     "no mask is needed here."), _cached_with(square_mask=True)),
+        Diagnosis(N_("the new token attends only to its own key: the scores must cover all "
+                     "t + 1 keys, q @ k_all (the cache and the new one), and the output "
+                     "weighs all of v_all."), _cached_with(keys="new")),
+        Diagnosis(N_("the attention weights are returned, not the output: multiply them by "
+                     "the values, weights @ v_all."), _cached_with(output="weights")),
     ),
     error_hints=(("Sizes of tensors must match except in dimension", N_(
         "the new key and value are appended on the wrong axis. The cache is (B, nh, t, hs) "

@@ -181,11 +181,22 @@ def _hidden_leaks(e: np.ndarray, g: np.ndarray, visible: np.ndarray) -> Mismatch
 
 
 
+def notebook_mask(scores: Tensor) -> Tensor:
+    """What the notebook's apply_causal_mask does, also on scores that are not square: a
+    (S, S) mask from the last axis, broadcast. The stand-in for the learner's own in later
+    exercises, so that one which relies on a smarter mask (a cached step calling it on
+    (1, S) scores) fails as it does with the learner's own (the reference, ``mask_scores``,
+    would hide nothing there and let it pass)."""
+    S = scores.shape[-1]
+    return scores.masked_fill(~tril_mask(S), float("-inf"))
+
+
 APPLY_MASK = Exercise(
     id="03.apply_causal_mask",
     must_not_modify=("scores",),
     function="apply_causal_mask",
     points=1,
+    stand_in=lambda: notebook_mask,
     reference=lambda scores: mask_scores(scores),
     cases=_apply_cases,
     compare=masked_scores_match,

@@ -232,8 +232,10 @@ def _reference_top_p(logits: Tensor, p: float) -> Tensor:
 
 def _nucleus(logits: Tensor, p: float, *, drop_crossing: bool = False, ascending: bool = False,
              unsorted: bool = False, fill: float | None = None, keep_sorted: bool = False,
-             strict: bool = False, mask_unsorted: bool = False, naive: bool = False) -> Tensor:
-    """Top-p written out, with one of the usual mistakes switched on."""
+             strict: bool = False, mask_unsorted: bool = False, naive: bool = False,
+             total_of: str = "probs") -> Tensor:
+    """Top-p written out, with one of the usual mistakes switched on. total_of: what the
+    running total adds up: "probs" (right) or "logits"."""
     fill = NEG_INF if fill is None else fill
     if unsorted:
         order = torch.arange(logits.size(-1)).expand_as(logits)
@@ -241,6 +243,7 @@ def _nucleus(logits: Tensor, p: float, *, drop_crossing: bool = False, ascending
     else:
         ranked, order = torch.sort(logits, dim=-1, descending=not ascending)
     probs = naive_softmax(ranked) if naive else torch.softmax(ranked, dim=-1)
+    probs = ranked if total_of == "logits" else probs
     total = probs.cumsum(dim=-1)
     if drop_crossing:
         drop = total > p
@@ -254,6 +257,17 @@ def _nucleus(logits: Tensor, p: float, *, drop_crossing: bool = False, ascending
     if keep_sorted:
         return ranked
     return torch.full_like(logits, fill).scatter(-1, order, ranked)
+
+
+PER_TOKEN = N_("each token's own probability is compared with p. Top-p adds up the "
+               "probabilities of the most likely tokens (sorted, then cumsum) and keeps the "
+               "fewest whose total reaches p.")
+
+
+def _per_token(logits: Tensor, p: float, rule: str) -> Tensor:
+    probs = torch.softmax(logits, dim=-1)
+    limit = p if rule == "below p" else 1 - p
+    return logits.masked_fill(probs < limit, NEG_INF)
 
 
 TOP_P = Exercise(
@@ -291,5 +305,10 @@ TOP_P = Exercise(
                   lambda logits, p: _nucleus(logits, p, keep_sorted=True)),
         Diagnosis(DROPPED_TO_ZERO,
                   lambda logits, p: _nucleus(logits, p, fill=0.0)),
+        Diagnosis(N_("the running total adds up logits, not probabilities: take the softmax "
+                     "of the sorted logits first, then their cumulative sum."),
+                  lambda logits, p: _nucleus(logits, p, total_of="logits")),
+        *(Diagnosis(PER_TOKEN, lambda logits, p, rule=rule: _per_token(logits, p, rule))
+          for rule in ("below p", "below 1 - p")),
     ),
 )

@@ -143,7 +143,8 @@ def _loop_with(bug: str) -> Callable[..., Tensor]:
                     if bug == "stop left out" and bool(finished.all()):
                         break
             idx = torch.cat([idx, nxt[:, None]], dim=1)
-            if stop is not None and bug != "never stops" and bool(finished.all()):
+            if stop is not None and bug not in ("never stops", "no break") and \
+                    bool(finished.all()):
                 break
         return idx
 
@@ -174,6 +175,12 @@ GENERATE = Exercise(
         Diagnosis(N_("a row that has finished keeps getting new tokens. After its stop token, "
                   "a row only gets stop_token again (padding) until every row has finished."),
                   _loop_with("no padding")),
+        Diagnosis(N_("the loop goes on after every row has produced stop_token, padding to "
+                     "max_new_tokens. Break out of it once all rows have finished."),
+                  _loop_with("no break")),
     ),
+    error_hints=(("reads 1 to n_positions", N_(
+        "the sequence grew longer than the model's n_positions: give the model only the last "
+        "n_positions tokens, idx[:, -model.config.n_positions:].")),),
     adapter="generate",
 )
