@@ -100,15 +100,6 @@ def test_top_k_that_returns_the_sorted_logits_is_named():
     fails_with(sorted_top_k, "but sorted (descending)")
 
 
-def test_most_common_pair_without_its_count_is_named():
-    @learner("most_common_pair")
-    def pair_only(ids):
-        pairs = list(zip(ids, ids[1:], strict=False))
-        return max(pairs, key=pairs.count) if pairs else None
-
-    fails_with(pair_only, "return all 2, in order, as one tuple")
-
-
 def test_encode_chunk_that_forgets_the_256_offset_is_named():
     @learner("encode_chunk")
     def rank_as_id(ids, merges):
