@@ -83,3 +83,25 @@ def test_grade_lang_zh_writes_chinese_feedback(graded_in_chinese, kind):
     if kind != "csv":
         assert "上三角" in text, text  # the mask's diagnosis, in Chinese
     assert not ENGLISH.search(text), f"English left in the Chinese feedback:\n{text}"
+
+
+@pytest.mark.parametrize("kind", ["wrong shape", "wrong dtype"])
+def test_shape_and_dtype_hints_reach_a_chinese_learner(kind):
+    # Hints are keyed by the kind of mismatch, not by English words of its summary, so the
+    # Chinese summary gets the same hint under it, in Chinese.
+    import numpy as np
+
+    from gpt2course.exercises.compare import exact, shown, with_hints
+    from gpt2course.i18n import N_, speaking
+
+    hint = N_("Return the rows of wte as they are (float32); do not convert them.")
+    compare = with_hints(exact, {kind: hint})
+    expected = np.zeros((2, 3), dtype=np.float32)
+    got = np.zeros((3, 2), np.float32) if kind == "wrong shape" else expected.astype(np.int64)
+    for lang in ("en", "zh"):
+        with speaking(lang):
+            found = compare(expected, got)
+            assert found is not None and found.kind == kind
+            assert shown(hint) in found.details, (lang, found)
+            if lang == "zh":
+                assert CHINESE.search(found.summary) and CHINESE.search(shown(hint))

@@ -30,6 +30,9 @@ class Mismatch:
 
     summary: str
     details: tuple[str, ...] = ()
+    # What kind of mismatch, in English whatever the language shown ("wrong shape", "wrong
+    # dtype"), so hints keyed by kind find it in a Chinese summary too.
+    kind: str = ""
 
 
 Compare = Callable[[Any, Any], "Mismatch | None"]
@@ -54,8 +57,8 @@ def with_hints(compare: Compare, hints: dict[str, str]) -> Compare:
     """``compare``, plus a hint line when the mismatch summary starts with one of ``hints``' keys.
 
     E.g. ``{"wrong shape": "Index the rows of wte with the ids."}``: the learner gets the
-    shape mismatch and, under it, what usually causes it in this exercise. Keys are English
-    summary starts; they are matched against the summary in the shown language too.
+    shape mismatch and, under it, what usually causes it in this exercise. Keys are a
+    mismatch's ``kind`` (the same in every language) or the start of its English summary.
     """
 
     def hinted(expected: Any, got: Any) -> Mismatch | None:
@@ -63,8 +66,8 @@ def with_hints(compare: Compare, hints: dict[str, str]) -> Compare:
         if found is None:
             return None
         extra = tuple(shown(hint) for start, hint in hints.items()
-                      if found.summary.startswith((start, shown(start))))
-        return Mismatch(found.summary, found.details + extra)
+                      if found.kind == start or found.summary.startswith(start))
+        return Mismatch(found.summary, found.details + extra, found.kind)
 
     hinted.__name__ = getattr(compare, "__name__", "compare")
     return hinted
@@ -86,7 +89,8 @@ def frequencies_match(max_distance: float = 0.05) -> Compare:
         draws = got.reshape(probs.shape[0], -1) if got.size % probs.shape[0] == 0 else None
         if draws is None or got.shape[:-1] != expected.shape[:-1]:
             return Mismatch(tr("wrong shape: got {got} for probabilities {expected}.",
-                               got=tuple(got.shape), expected=tuple(expected.shape)))
+                               got=tuple(got.shape), expected=tuple(expected.shape)),
+                            kind="wrong shape")
         vocab = probs.shape[1]
         if draws.min() < 0 or draws.max() >= vocab:
             return Mismatch(tr("a token id is outside 0..{last}.", last=vocab - 1))
@@ -115,7 +119,7 @@ def _walk(expected: Any, got: Any, arrays: Callable[[np.ndarray, Any], Mismatch 
     if isinstance(expected, np.ndarray):
         found = arrays(expected, got)
         if found and where:
-            return Mismatch(found.summary[:-1] + at + ".", found.details)
+            return Mismatch(found.summary[:-1] + at + ".", found.details, found.kind)
         return found
     if isinstance(expected, list):
         if not isinstance(got, list) or len(got) != len(expected):
@@ -151,10 +155,11 @@ def same_kind(expected: np.ndarray, got: Any) -> Mismatch | None:
                            shape=tuple(expected.shape), got=describe(got)))
     if got.shape != expected.shape:
         return Mismatch(tr("wrong shape: expected {expected}, got {got}.",
-                           expected=tuple(expected.shape), got=tuple(got.shape)))
+                           expected=tuple(expected.shape), got=tuple(got.shape)),
+                        kind="wrong shape")
     if got.dtype != expected.dtype:
         return Mismatch(tr("wrong dtype: expected {expected}, got {got}.",
-                           expected=_dtype(expected), got=_dtype(got)))
+                           expected=_dtype(expected), got=_dtype(got)), kind="wrong dtype")
     return None
 
 

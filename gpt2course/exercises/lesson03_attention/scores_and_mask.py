@@ -134,7 +134,8 @@ def masked_scores_match(expected: np.ndarray, got: object) -> Mismatch | None:
     if found is not None:
         if isinstance(got, np.ndarray) and got.shape != expected.shape:
             return Mismatch(found.summary,
-                            (tr("Return the scores with the same shape (..., T, T)."),))
+                            (tr("Return the scores with the same shape (..., T, T)."),),
+                            found.kind)
         return found
     if np.isnan(got).any():
         where = [int(i) for i in np.argwhere(np.isnan(got))[0]]
