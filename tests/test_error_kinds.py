@@ -69,6 +69,10 @@ ERRORS = [
     (lambda: torch.ones(3)[torch.tensor([0.0])], "indices must be integers"),
     (lambda: None.shape, "a value is None"),
     (lambda: 1 / 0, "a division by zero"),
+    (lambda: torch.index_select(torch.ones(2, 3), 1, torch.tensor([8])), "index 8 is past"),
+    (lambda: bytes([300]), "bytes() takes values 0 .. 255 only"),
+    (lambda: [[97, 98]].index((97, 98)), "a tuple never equals a list"),
+    (lambda: undefined_name_in_a_cell, "undefined_name_in_a_cell is not defined"),  # noqa: F821
 ]
 
 

@@ -69,7 +69,7 @@ def most_common_pair(ids):
         return None
     best = max(counts, key=counts.get)
     return counts[best], best
-''', r"order|first|pair, count|\\(pair|swap"),
+''', r"order|first|pair, count|\(pair|swap"),
     Bug("01", "h2_merge_while_no_skip", "01_merge_pair", "merge_pair", '''
 def merge_pair(ids, pair, new_id):
     out = []
@@ -102,7 +102,7 @@ def attention(q, k, v):
     T = q.size(-2)
     att = torch.einsum("bhqd,bhkd->bhqk", q, k)
     att = att.masked_fill(torch.tril(torch.ones(T, T)) == 0, float("-inf"))
-    return F.softmax(att, dim=-1) @ v
+    return torch.softmax(att, dim=-1) @ v
 ''', r"sqrt|scale|divide"),
     Bug("03", "h2_where_zero", "03_apply_causal_mask", "apply_causal_mask", '''
 def apply_causal_mask(scores):

@@ -229,6 +229,8 @@ def repeated_item(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None
     if not (isinstance(expected, list) and isinstance(got, list)) or len(got) < 3:
         return None
     first = got[0]
+    if isinstance(first, str):
+        return None  # equal strings (often '') come from splitting, not from a stale loop
     try:
         if not all(item == first for item in got) or all(item == expected[0] for item in expected):
             return None

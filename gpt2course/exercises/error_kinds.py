@@ -100,6 +100,20 @@ ERROR_KINDS: tuple[tuple[re.Pattern[str], Explain], ...] = tuple(
          _simple(N_("index {index} is past the end of an axis of size {size}: an index off by "
                     "one, or a table indexed with the wrong ids (token ids where positions "
                     "belong?)."), index="1", size="3")),
+        (r"INDICES element is out of DATA bounds, id=(-?\d+) axis_dim=(\d+)",
+         _simple(N_("index {index} is past the end of an axis of size {size}: an index off by "
+                    "one, or a table indexed with the wrong ids (token ids where positions "
+                    "belong?)."), index="1", size="2")),
+        (r"bytes must be in range\(0, 256\)", _simple(N_(
+            "bytes() takes values 0 .. 255 only: ids from 256 up are merged tokens. Look each "
+            "id up in a table of the bytes it stands for, then join those bytes."))),
+        (r"ValueError: (.+) is not in list", _simple(N_(
+            "list.index found no {item} in the list: a tuple never equals a list (pairs in "
+            "merges are lists [a, b]); compare like with like, or use a dict of ranks."),
+            item="1")),
+        (r"NameError: name '(\w+)' is not defined", _simple(N_(
+            "{name} is not defined where your code runs: import it or define it in your cell "
+            "(the grader runs only the setup cells and the solution cells)."), name="1")),
         (r"IndexError: list index out of range", _simple(N_(
             "a list was indexed past its end: a loop bound off by one (use i + 1 < len(ids) "
             "before reading ids[i + 1])."))),
