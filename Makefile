@@ -54,15 +54,17 @@ lint: setup
 # proves it is solutions/07 without outputs, which nbval runs in full.
 # pytest-xdist: one worker per core (at most 4, each holds PyTorch and a model or two).
 # Much of the suite waits (subprocesses starting, time limits, a browser), so two workers
-# finish sooner even on 2 cores. loadscope keeps a notebook's cells in one kernel;
-# loadgroup keeps the browser tests on one worker. PARALLEL= runs everything in one process.
+# finish sooner even on 2 cores. loadscope keeps a notebook's cells in one kernel. The
+# browser tests get a step of their own, in one process. PARALLEL= runs each step in one
+# process.
 PARALLEL ?= -n auto --maxprocesses 4
 test: export GPT2COURSE_NO_PRETRAINED = 1
 test: export GPT2COURSE_CACHE_DIR = $(CURDIR)/.cache/gpt2course
 test: setup
 	@bash .ci/steps \
 	  "ruff" "$(BIN)/ruff check gpt2course tests benchmarks conftest.py solutions lessons" \
-	  "pytest tests" "$(BIN)/python -m pytest tests $(PARALLEL) --dist loadgroup" \
+	  "pytest tests" "$(BIN)/python -m pytest tests -m 'not browser' $(PARALLEL)" \
+	  "browser tests" "$(BIN)/python -m pytest tests -m browser" \
 	  "assign --check" "$(BIN)/gpt2course assign --check solutions lessons" \
 	  "nbval solutions" "$(BIN)/python -m pytest --nbval solutions/ $(PARALLEL) --dist loadscope" \
 	  "nbval-lax lessons" "$(BIN)/python -m pytest --nbval-lax lessons/ --ignore-glob='*/07_training.ipynb' $(PARALLEL) --dist loadscope"

@@ -37,9 +37,9 @@ TOKEN = "gpt2course-browser-test"
 
 pytestmark = [
     pytest.mark.slow,
-    # One browser at a time (make test runs the tests on several workers): two JupyterLabs
-    # and two Chromiums at once would starve each other on a 2-core machine.
-    pytest.mark.xdist_group("browser"),
+    # make test runs these in a step of their own, one at a time (`-m browser`): two
+    # JupyterLabs and two Chromiums at once would starve each other on a 2-core machine.
+    pytest.mark.browser,
     pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                        reason="no browser: install Debian's chromium and chromium-driver"),
 ]
