@@ -29,7 +29,25 @@ def extract_messages() -> dict[str, list[str]]:
         if isinstance(message, tuple):  # plural forms: the course uses none
             message = message[0]
         found.setdefault(message, []).append(f"{filename}:{lineno}")
+    for message, where in _train_flag_help().items():
+        found.setdefault(message, []).append(where)
     return found
+
+
+def _train_flag_help() -> dict[str, str]:
+    """The comments of TrainConfig's fields, which ``python -m gpt2course.train --help``
+    shows through ``tr``: message -> ``train.py:line``."""
+    import inspect
+
+    from .train import TrainConfig
+    from .train_cli import field_comments
+
+    lines, first = inspect.getsourcelines(TrainConfig)
+    where = {}
+    for comment in field_comments("".join(lines)).values():
+        line = next(i for i, text in enumerate(lines) if comment in text)
+        where[comment] = f"train.py:{first + line}"
+    return where
 
 
 def missing(lang: str = "zh") -> dict[str, list[str]]:

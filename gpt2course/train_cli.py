@@ -44,13 +44,20 @@ BOUNDS = {
 MAX_TOKENS_PER_STEP = 65536  # batch_size x block_size: logits of 65536 tokens are GBs already
 
 
-def _field_comments() -> dict[str, str]:
-    """Each TrainConfig field's comment, read from the source: the help text of its flag."""
-    try:
-        source = inspect.getsource(TrainConfig)
-    except (OSError, TypeError):  # no source file (e.g. a frozen app): help without comments
-        return {}
-    return dict(re.findall(r"^ {4}(\w+): \w+ = .*?  # (.*)$", source, flags=re.MULTILINE))
+# A TrainConfig field with its comment: ``    steps: int = 200  # optimizer steps ...``.
+FIELD_COMMENT = re.compile(r"^ {4}(\w+): \w+ = .*?  # (.*)$", flags=re.MULTILINE)
+
+
+def field_comments(source: str | None = None) -> dict[str, str]:
+    """Each TrainConfig field's comment in ``source`` (default: TrainConfig's own source):
+    the help text of its flag, in English. ``i18n_extract`` finds the same texts in
+    train.py, so each has its Chinese in the catalog (``tr`` of a comment)."""
+    if source is None:
+        try:
+            source = inspect.getsource(TrainConfig)
+        except (OSError, TypeError):  # no source file (e.g. a frozen app): help without comments
+            return {}
+    return dict(FIELD_COMMENT.findall(source))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,10 +67,11 @@ def _parser() -> argparse.ArgumentParser:
                        "checkpoint. Run it with torchrun --nproc_per_node=N to train on N "
                        "processes with DDP."),
     )
-    comments = _field_comments()
+    comments = field_comments()
     for f in dataclasses.fields(TrainConfig):
         flag = f"--{f.name.replace('_', '-')}"
-        text = f"{comments.get(f.name, '')} (default: {f.default})".strip()
+        comment = tr(comments[f.name]) if f.name in comments else ""
+        text = tr("{help} (default: {default})", help=comment, default=f.default).strip()
         if f.type == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
                                 help=text)

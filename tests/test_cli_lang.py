@@ -124,3 +124,20 @@ def test_an_unknown_language_in_the_environment_says_so_once(monkeypatch, capsys
     assert err[0] == ("gpt2course: GPT2COURSE_LANG='klingon' is not a language of the course; "
                       "using English (the languages: en, zh).")
     assert err[1].startswith("gpt2course assign: ") and len(err) == 2
+
+
+def test_training_command_help_in_chinese(capsys, monkeypatch):
+    """`python -m gpt2course.train --help`: every setting's help (its TrainConfig comment)
+    and the defaults' wording come out in Chinese."""
+    from gpt2course import train_cli
+
+    comments = train_cli.field_comments()
+    assert len(comments) >= 15  # every field has its comment, read from the source
+    monkeypatch.setenv("GPT2COURSE_LANG", "zh")
+    with pytest.raises(SystemExit) as exit_:
+        train_cli.main(["--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps the help lines
+    left = [c for c in comments.values() if c.split("(")[0].strip() in text]
+    assert not left, f"train --help still in English: {left}"
+    assert "（默认：200）" in text and "（默认：" in text.split("--n-layer")[-1]
