@@ -17,6 +17,7 @@ Bugs whose test cannot even be collected against an older package count as not c
                                                    # through check and the grader's cases
     python benchmarks/bug_rates.py --set holdout   # a held-out part, measured, then fixed
     python benchmarks/bug_rates.py --set holdout2  # a second one, never tuned on
+    python benchmarks/bug_rates.py --set holdout3  # a third, measured before its fixes
 
 For these sets a bug is NAMED when its feedback (the "Likely bug:" line or a hint, not the
 lines every failure has) matches the bug's own words (``Bug.words``), not merely when some
@@ -136,9 +137,10 @@ def main() -> None:
     parser.add_argument("--before", type=Path,
                         help="another checkout (e.g. git worktree add DIR COMMIT) whose "
                              "gpt2course to run the same tests against")
-    parser.add_argument("--set", choices=("tests", "new", "holdout", "holdout2"), default="tests",
+    parser.add_argument("--set", default="tests",
+                        choices=("tests", "new", "holdout", "holdout2", "holdout3"),
                         help="tests: the lesson suites' bugs; new: the catalog in "
-                             "benchmarks/bugs; holdout, holdout2: its held-out sets")
+                             "benchmarks/bugs; holdout, holdout2, holdout3: its held-out sets")
     args = parser.parse_args()
     if args.set != "tests":
         print_new(args.before, args.set)

@@ -10,8 +10,9 @@ text (``run.feedback``).
 
 These bugs were written from how learners get GPT-2, minbpe and nanoGPT wrong, without
 looking at the lessons' own bug lists, so that they measure what the checks catch on bugs
-nobody tuned them for. ``benchmarks/bug_rates.py --set new`` runs them; ``--set holdout``
-and ``--set holdout2`` run two smaller sets written later (``holdout.py``, ``holdout2.py``).
+nobody tuned them for. ``benchmarks/bug_rates.py --set new`` runs them; ``--set holdout``,
+``--set holdout2`` and ``--set holdout3`` run smaller sets written later (``holdout.py``,
+``holdout2.py``, ``holdout3.py``).
 """
 
 from __future__ import annotations
@@ -34,10 +35,21 @@ class Bug:
 def catalog(which: str = "new") -> tuple[Bug, ...]:
     """Every bug of a set, lesson by lesson: "new" (lesson01.py ... lesson06.py), "holdout"
     (holdout.py: written after the first fixes, measured, then fixed as kinds) or
-    "holdout2" (holdout2.py: written at the end, measured once, never tuned on)."""
-    from . import holdout, holdout2, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+    "holdout2" (holdout2.py: written at the end, measured once, never tuned on) or "holdout3"
+    (holdout3.py: written before reading the diagnoses, measured once, then fixed as kinds)."""
+    from . import (
+        holdout,
+        holdout2,
+        holdout3,
+        lesson01,
+        lesson02,
+        lesson03,
+        lesson04,
+        lesson05,
+        lesson06,
+    )
 
-    modules = {"holdout": (holdout,), "holdout2": (holdout2,)}.get(
+    modules = {"holdout": (holdout,), "holdout2": (holdout2,), "holdout3": (holdout3,)}.get(
         which, (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06))
     found = [bug for module in modules for bug in module.BUGS]
     names = [b.name for b in found]

@@ -95,7 +95,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lesson", action="append", help="only these lessons (01 ... 06)")
     parser.add_argument("--json", action="store_true", help="one JSON object per bug")
-    parser.add_argument("--set", choices=("new", "holdout", "holdout2"), default="new",
+    parser.add_argument("--set", choices=("new", "holdout", "holdout2", "holdout3"), default="new",
                         dest="which")
     args = parser.parse_args()
     os.environ.setdefault("GPT2COURSE_LANG", "en")

@@ -20,6 +20,7 @@ import torch
 
 from ..i18n import tr
 from .analyse_kinds import KIND_ANALYSERS
+from .analyse_values import VALUE_ANALYSERS
 
 Analyser = Callable[[Any, Any, dict[str, Any]], "str | None"]
 RTOL, ATOL = 1e-4, 1e-5
@@ -96,6 +97,8 @@ def shape_only(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
     """Right values in the right order, wrong shape (a missing or extra axis of size 1 ...)."""
     if not _both_arrays(expected, got) or expected.shape == got.shape:
         return None
+    if expected.ndim == got.ndim and permuted_axes(expected, got, inputs):
+        return None  # axes in another order: permuted_axes names it (a transpose)
     if expected.size == got.size and _close(expected, got.reshape(expected.shape)):
         return tr("the values are right and in order, only the shape differs: {got} instead of "
                   "{expected} (an axis of size 1 added or dropped, or a reshape too many).",
@@ -361,4 +364,5 @@ ANALYSERS: tuple[Analyser, ...] = (
     constant_factor, missing_bias, permuted_axes, shifted_by_one, reordered_along_axis,
     *KIND_ANALYSERS,  # analyse_kinds.py: sorted values, broadcasts, offsets, parts, lengths
     wrong_layout, localised, sequence_items,
+    *VALUE_ANALYSERS,  # analyse_values.py: empty pieces of text, values nearly right
 )

@@ -163,8 +163,12 @@ def check_returns(value: Any, spec: Any, where: str = "") -> Any:
             check_returns(item, spec["seq"], f"{where}[{i}]")
         return value
     if isinstance(spec, dict) and "items" in spec and got in ("list", "tuple"):
-        for i, (item, item_spec) in enumerate(zip(value, spec["items"], strict=False)):
-            check_returns(item, item_spec, f"{where}[{i}]")
+        try:
+            for i, (item, item_spec) in enumerate(zip(value, spec["items"], strict=False)):
+                check_returns(item, item_spec, f"{where}[{i}]")
+        except NotPlain as err:
+            err.record["swapped"] = _meets_reversed(value, spec["items"])
+            raise
         return value  # a wrong length is the comparison's to report
     if isinstance(spec, dict) and "dict" in spec and got == "dict":
         for key, item in value.items():
@@ -180,6 +184,18 @@ def check_returns(value: Any, spec: Any, where: str = "") -> Any:
     if spec == "float" and got == "numpy scalar" and isinstance(value, np.floating):
         return value
     raise NotPlain(got, _type_name(value), where, spec)
+
+
+def _meets_reversed(value: Any, specs: list) -> bool:
+    """Whether ``value``'s items, in reverse order, meet ``specs``: a pair returned the wrong
+    way round, (count, pair) for (pair, count)."""
+    flipped = list(value)[::-1]
+    try:
+        for item, item_spec in zip(flipped, specs, strict=False):
+            check_returns(item, item_spec)
+    except NotPlain:
+        return False
+    return len(flipped) >= 2
 
 
 def _readable(tensor: torch.Tensor) -> bool:

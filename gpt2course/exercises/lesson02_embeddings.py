@@ -173,6 +173,20 @@ def _ids_plus_positions(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wte[idx + torch.arange(idx.shape[1])]  # raises, as the learner's, when out of range
 
 
+def _one_position(row: int):
+    """Every token gets the same position vector: wpe[T - 1] (row -1) or wpe[T] (row -2). (wpe[0]
+    for all is, on a batch of one, what T taken from the batch axis gives: named so.)"""
+    def variant(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
+        T = idx.shape[1]
+        return wte[idx] + wpe[(T - 1 if row == -1 else T) % wpe.shape[0]]
+
+    return variant
+
+
+def _positions_reversed(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
+    return wte[idx] + wpe[torch.arange(idx.shape[1]).flip(0)]
+
+
 def _multiplied(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wte[idx] * wpe[torch.arange(idx.shape[1])]
 
@@ -189,6 +203,9 @@ def _concatenated(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
 def _positions_only(idx: Tensor, wte: Tensor, wpe: Tensor) -> Tensor:
     return wpe[torch.arange(idx.shape[1])].expand(idx.shape[0], -1, -1)
 
+
+ONE_POSITION = N_("every token gets the same position vector (one row of wpe added to all): "
+                  "token t needs its own row, wpe[t], so index wpe with torch.arange(T).")
 
 INPUT_EMBEDDING = Exercise(
     id="02.input_embedding",
@@ -214,6 +231,9 @@ INPUT_EMBEDDING = Exercise(
         Diagnosis(N_("only the position embeddings are returned; add the token embeddings too."),
                   _positions_only),
         Diagnosis(T_FROM_BATCH, _t_from_batch),
+        *(Diagnosis(ONE_POSITION, _one_position(row)) for row in (-1, -2)),
+        Diagnosis(N_("the positions run backwards: the first token gets position T - 1. Token "
+                     "t gets wpe[t]: wpe[torch.arange(T)]."), _positions_reversed),
         Diagnosis(N_("token and position vectors are concatenated (torch.cat), which doubles "
                      "the width; GPT-2 adds them: both are C numbers long."), _concatenated),
     ),

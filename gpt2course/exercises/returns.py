@@ -63,6 +63,9 @@ FIXES = {
                          "numbers."),
 }
 RETURN_MISSING = N_("Is a return statement missing, or does a branch end without one?")
+SWAPPED = N_("In reverse order your items would be the right kinds: they are in the wrong "
+             "order. Return them in the order the exercise gives (e.g. the pair first, then "
+             "its count).")
 MAX_NAME = 120
 
 
@@ -113,6 +116,8 @@ def returned_text(record: Any) -> str:
     fix = FIXES.get((got, shape if isinstance(shape, str) else "tensor"))
     if got == "none":
         fix = RETURN_MISSING
+    if record.get("swapped") is True:
+        fix = SWAPPED
     return f"{text} {tr(fix)}" if fix else text
 
 

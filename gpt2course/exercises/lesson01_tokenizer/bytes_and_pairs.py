@@ -197,6 +197,11 @@ def _merge_without_skip(ids, pair, new_id):
     return out
 
 
+def _merge_without_skip_keeping_last(ids, pair, new_id):
+    last = [ids[-1]] if ids else []
+    return _merge_without_skip(ids, pair, new_id) + last
+
+
 def _merge_dropping_last(ids, pair, new_id):
     out, i = [], 0
     while i < len(ids) - 1:
@@ -228,6 +233,8 @@ def _merge_as_text(ids, pair, new_id):
     return [int(part) for part in text.split(",")] if text else []
 
 
+SKIP_BOTH = N_("after a merge, skip the second id of the pair: move on by 2, not by 1.")
+
 MERGE_PAIR = Exercise(
     id="01.merge_pair",
     must_not_modify=("ids",),
@@ -242,8 +249,8 @@ MERGE_PAIR = Exercise(
          lambda ids, pair, new_id: list(ids)),
         (N_("only the first place where the pair occurs was merged; merge every one."),
          _merge_first_only),
-        (N_("after a merge, skip the second id of the pair: move on by 2, not by 1."),
-         _merge_without_skip),
+        (SKIP_BOTH, _merge_without_skip),
+        (SKIP_BOTH, _merge_without_skip_keeping_last),
         (N_("the last id is lost when it is not part of a merged pair; keep it."),
          _merge_dropping_last),
         (N_("only the first id of the pair is compared: merge where ids[i] == pair[0] and "

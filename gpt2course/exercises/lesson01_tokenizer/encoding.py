@@ -177,7 +177,8 @@ def reference_encode(text: str, merges: Pairs, special_tokens: dict[str, int] | 
 
 
 def _text_with(*, pattern: Any = "gpt2", specials: bool = True, identity_bytes: bool = False,
-               split: Callable[[str], list[str]] | None = None, escape: bool = True):
+               split: Callable[[str], list[str]] | None = None, escape: bool = True,
+               dropped: bool = False):
     """encode_text with one thing changed."""
 
     def encode(text, merges, special_tokens=None, byte_ids=None):
@@ -187,6 +188,10 @@ def _text_with(*, pattern: Any = "gpt2", specials: bool = True, identity_bytes: 
         tok = reference_tokenizer(merges, special_tokens, byte_ids, pattern)
         if not specials:
             return tok.encode_ordinary(text)
+        if dropped:  # the text between the special tokens, without them
+            names = special_tokens or {}
+            return [i for piece in split_special(text, names) if piece not in names
+                    for i in tok.encode_ordinary(piece)]
         if not escape and special_tokens:  # names used as a regex: '|' means "or"
             import regex
 
@@ -220,6 +225,11 @@ ENCODE_TEXT = Exercise(
         (N_("the special token was cut into ordinary tokens. Find each special token in the "
          "text first and give it its one id; encode only the text between them."),
          _text_with(specials=False)),
+        (N_("the special tokens are missing from your ids: the text around them is encoded, "
+            "but each special token's own id is not there. regex.split drops what its pattern "
+            "matched unless the pattern is in brackets (a capture group): split with "
+            "'(' + names + ')' to keep the names, then give each its id."),
+         _text_with(dropped=True)),
         (N_("the special tokens' names were put into a regex without escaping: '|' in "
             "'<|endoftext|>' means 'or', so the text is cut at '<', 'endoftext' and '>'. "
             "Escape each name (regex.escape(name)) before joining them with '|'."),

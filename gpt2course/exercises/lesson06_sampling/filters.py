@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -163,6 +165,19 @@ def _keep_top(logits: Tensor, k: int, *, largest: bool = True, fill: float | Non
     return logits.masked_fill(~keep, NEG_INF if fill is None else fill)
 
 
+def _ascending_cutoff(at: int) -> Callable[[Tensor, int], Tensor]:
+    """The cut-off read at index k - 1 (at=-1) or k (at=0) of an ascending sort."""
+    def variant(logits: Tensor, k: int) -> Tensor:
+        ordered = torch.sort(logits, dim=-1).values
+        return logits.masked_fill(logits < ordered[..., k + at:k + at + 1], NEG_INF)
+
+    return variant
+
+
+ASCENDING_CUTOFF = N_("the cut-off comes from the wrong end: torch.sort sorts from smallest to "
+                      "largest, so index k - 1 holds the k-th smallest logit and most tokens "
+                      "stay. Sort with descending=True, or take the k largest with torch.topk.")
+
 TOP_K = Exercise(
     id="06.top_k_logits",
     must_not_modify=("logits",),
@@ -183,6 +198,7 @@ TOP_K = Exercise(
         Diagnosis(N_("only k - 1 tokens are kept; keep exactly k (the k-th largest value is "
                   "at index k - 1 of the sorted values)."),
                   lambda logits, k: _keep_top(logits, k - 1)),
+        *(Diagnosis(ASCENDING_CUTOFF, _ascending_cutoff(at)) for at in (-1, 0)),
         Diagnosis(N_("the k smallest logits are kept; keep the k largest."),
                   lambda logits, k: _keep_top(logits, k, largest=False)),
         Diagnosis(DROPPED_TO_ZERO,

@@ -134,6 +134,11 @@ def _loop_with(bug: str) -> Callable[..., Tensor]:
                       }.get(bug, idx[:, -lm.config.n_positions:])
             logits, _ = lm(window)
             nxt = logits[:, 0 if bug == "first position" else -1].argmax(-1)
+            if bug == "any row":
+                idx = torch.cat([idx, nxt[:, None]], dim=1)
+                if stop is not None and bool((nxt == stop).any()):
+                    break
+                continue
             if stop is not None and bug != "never stops":
                 if bug == "no padding":
                     finished |= nxt == stop
@@ -170,6 +175,9 @@ GENERATE = Exercise(
                   _loop_with("newest only")),
         Diagnosis(N_("the loop does not stop at stop_token. Stop once every row has produced it."),
                   _loop_with("never stops")),
+        Diagnosis(N_("the loop ends as soon as one row produces stop_token, while other rows "
+                     "have not finished. Remember which rows have finished; pad those with "
+                     "stop_token and break only when every row has."), _loop_with("any row")),
         Diagnosis(N_("the stop token is not in the output. Append it, then stop."),
                   _loop_with("stop left out")),
         Diagnosis(N_("a row that has finished keeps getting new tokens. After its stop token, "

@@ -90,9 +90,13 @@ def draws_follow(expected: Any, got: Any) -> Mismatch | None:
     probs = expected["probabilities"]
     if "first" in got:
         rows = got["rows"]
-        return Mismatch(tr("for logits with {rows} rows your function returned {got}. Return "
-                           "one token id per row: a tensor of shape ({rows},).",
-                           rows=rows, got=describe(got["first"])))
+        text = tr("for logits with {rows} rows your function returned {got}. Return one "
+                  "token id per row: a tensor of shape ({rows},).",
+                  rows=rows, got=describe(got["first"]))
+        if tuple(getattr(got["first"], "shape", ())) == (rows, 1):
+            text += " " + tr("torch.multinomial(probs, 1) gives one column of draws, shape "
+                             "(B, 1): drop that axis with .squeeze(-1).")
+        return Mismatch(text)
     found = frequencies_match(MAX_DISTANCE)(probs, got["draws"])
     if found is not None:
         return found
