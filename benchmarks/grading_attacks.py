@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from attack_handins import FULL, Ctx, attacks, edit_metadata  # noqa: E402
+from attack_handins_more import NEEDS, more_attacks  # noqa: E402
 from grading_support import LESSONS, SEED, make_submission, scores  # noqa: E402
 
 from gpt2course.grading import jail  # noqa: E402
@@ -36,7 +37,8 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="attacks-"))
     os.chmod(folder, 0o777)  # markers: let the sandbox user try to write them
     ctx = Ctx(folder, f"atk{os.getpid()}")
-    chosen = [a for a in attacks(ctx) if args.only is None or a.name in args.only]
+    every = [*attacks(ctx), *more_attacks(ctx)]
+    chosen = [a for a in every if args.only is None or a.name in args.only]
     subs = []
     for attack in chosen:
         edit = edit_metadata if attack.name == "metadata-points" else None
@@ -58,6 +60,9 @@ def main() -> int:
         got = scores(row)
         problems += [f"gained {ex} {got.get(ex)} > {most}" for ex, most in attack.allowed.items()
                      if got.get(ex, 0.0) > most]
+        problems += [f"lost {ex} {got.get(ex)} < {least}"
+                     for ex, least in NEEDS.get(attack.name, {}).items()
+                     if got.get(ex, 0.0) < least]
         if scores(honest) != FULL:
             problems.append(f"hurt its classmate: {scores(honest)}")
         problems += attack.harm(ctx, row)

@@ -25,6 +25,7 @@ from ..exercises.core import Forbidden, Upstream
 from ..exercises.forbidden import scan, tampering
 from ..i18n import tr
 from .assign import LESSON_NAME
+from .ipython_syntax import python_source
 from .notebooks import NotebookError, atomic_write_text, nbgrader_meta, read_notebook
 from .sandbox import Cell, SandboxLimits, run_sandboxed
 from .untrusted import clean_text
@@ -225,7 +226,9 @@ def grade_exercises(lesson: Lesson, exercises: list[Exercise], cells: list[Cell]
     # loads the reference (forbidden.tampering) counts against all of them.
     everywhere = [Forbidden(f"{f.spelled} [{c.label}]", f.line) for c in cells
                   if not c.label.startswith("setup") for f in tampering(c.source)]
-    found = {e.id: scan("\n".join(answers.get(e.grade_id, [])), e) or everywhere
+    # Scanned as run: IPython syntax (a %magic line) would leave the raw cell unparsable.
+    found = {e.id: scan("\n".join(map(python_source, answers.get(e.grade_id, []))), e)
+             or everywhere
              for e in exercises}
     verdicts = {e.id: judge(e, cases[e.id], outputs[e.id], forbidden=found[e.id])
                 for e in exercises}
@@ -283,7 +286,8 @@ def _solution_sources(cells: list[Any]) -> dict[str, list[str]]:
 
 
 def _cells_to_run(lesson: Lesson, answers: dict[str, list[str]]) -> list[Cell]:
-    """The instructor's setup cells and the learner's solution cells, in lesson order."""
+    """The instructor's setup cells and the learner's solution cells, in lesson order, their
+    IPython syntax (magics, shell escapes) turned into Python."""
     cells = []
     for number, cell in enumerate(lesson.cells, start=1):
         meta = nbgrader_meta(cell)
@@ -294,9 +298,9 @@ def _cells_to_run(lesson: Lesson, answers: dict[str, list[str]]) -> list[Cell]:
             sources = answers.get(gid, [cell.source])
             for k, source in enumerate(sources, start=1):
                 label = gid if len(sources) == 1 else f"{gid} ({k}/{len(sources)})"
-                cells.append(Cell(label, source))
+                cells.append(Cell(label, python_source(source)))
         elif SETUP_TAG in cell.metadata.get("tags", []):
-            cells.append(Cell(f"setup {number}", cell.source))
+            cells.append(Cell(f"setup {number}", python_source(cell.source)))
     return cells
 
 

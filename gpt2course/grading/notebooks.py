@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,11 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                                      "outputs (Kernel > Restart & Clear Output) and save "
                                      "again.", size=shown))
     try:
-        notebook = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
-        notebook = _repaired(notebook)
-        nbformat.validate(notebook)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # missing cell ids ...: repaired below
+            notebook = nbformat.reads(decoded(path.read_bytes()), as_version=4)
+            notebook = _repaired(notebook)
+            nbformat.validate(notebook)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise NotebookError(path, tr("not a Jupyter notebook (not valid JSON text: "
                                      "{reason}).", reason=bounded(str(err)))) from None
@@ -61,6 +65,16 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                                      reason=bounded(f"{type(err).__name__}: {err}"))
                             ) from None
     return notebook
+
+
+def decoded(data: bytes) -> str:
+    """A notebook file's text. Jupyter writes UTF-8, but editors add a byte-order mark or
+    save UTF-16 (Windows), and tools leave bytes that are not UTF-8 in outputs: the
+    grade must not be lost for them. Such bytes become U+FFFD; the JSON is still checked.
+    """
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")
 
 
 # The keys nbformat 4.5 allows in a cell; a tool's extra key is dropped, as Jupyter ignores it.

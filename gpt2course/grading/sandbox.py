@@ -40,7 +40,8 @@ from .untrusted import clean_text, read_bytes, read_text, remove_tree
 from .watchdog import POLL_S, Watchdog
 
 HERE = Path(__file__).resolve().parent
-RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE.parent / "exercises" / "calling.py")
+RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE / "refusals.py",
+                HERE.parent / "exercises" / "calling.py")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_TEXT = 4000  # characters of a learner's traceback or output shown back
 MAX_LOG_BYTES = 4 * 1024 * 1024

@@ -88,8 +88,9 @@ def remove_tree(path: Path) -> None:
 
 # C0 controls but tab and newline, DEL, C1 controls (a terminal acts on ESC, CSI, OSC: it
 # moves the cursor, rewrites lines, sets the clipboard), and the bidirectional overrides
-# that make text read differently from what it holds.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# that make text read differently from what it holds; and lone surrogates (a learner's
+# string "\udcff"), which no UTF-8 terminal, CSV or JSON file can take.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean_text(text: str, limit: int) -> str:

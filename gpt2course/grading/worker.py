@@ -24,13 +24,15 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import sys
 import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling.py, confine.py
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling, confine, refusals
 from confine import confine, new_pid_namespace  # noqa: E402 - found through the line above
+from refusals import block  # noqa: E402
 
 # Imported before the worker drops to an unprivileged user: where Python is installed in a
 # folder only root may read (e.g. pyenv under /root), these could not be loaded after.
@@ -70,12 +72,76 @@ def main(job_dir: Path) -> None:
     # Under bubblewrap (a pid namespace per job) or as a sandbox user of its own, every
     # other process this worker can see is the learner's: none outlives its exercise.
     sweep = bool(settings.get("bubblewrap") or settings.get("uid") is not None)
+    _not_dumpable()
+    kept = {}
     for number, exercise in enumerate(job["exercises"]):
         exercise["own_pids"] = held["pid_namespace_per_exercise"]
+        _discard(out, number)  # results planted by an earlier exercise's code are not its
         status = run_in_child(number, exercise, job["cells"], arrays, out, private)
         if sweep:
             _kill_the_rest()
-        (out / f"{number}.exit.json").write_text(json.dumps(status))
+        kept[number] = {**_take(out, number), f"{number}.exit.json": json.dumps(status).encode()}
+        _restore(out, kept)
+
+
+def _restore(out: Path, kept: dict) -> None:
+    """Each finished exercise's results as its own process left them: the code of the
+    exercises after it, the same user, may have rewritten them since."""
+    for number, files in kept.items():
+        _discard(out, number)
+        for name, data in files.items():
+            _write_new(out / name, data)
+
+
+RESULT_FILES = ("{}.json", "{}.npz", "{}.exit.json")
+MAX_KEPT = 64 * 1024 * 1024  # the grader reads no more of one file (sandbox.MAX_RESULT_BYTES)
+
+
+def _discard(out: Path, number: int) -> None:
+    for pattern in RESULT_FILES:
+        try:
+            os.unlink(out / pattern.format(number))
+        except OSError:
+            pass
+
+
+def _take(out: Path, number: int) -> dict:
+    """The results exercise ``number``'s process left: kept here, in this process, because
+    the code of every later exercise runs as the same user and could rewrite the files."""
+    taken = {}
+    for name in (p.format(number) for p in RESULT_FILES[:2]):
+        try:
+            if stat.S_ISREG(os.lstat(out / name).st_mode):
+                os.chmod(out / name, 0o600)  # a learner's umask may have left it unreadable
+            fd = os.open(out / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        with os.fdopen(fd, "rb") as f:
+            if stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                taken[name] = f.read(MAX_KEPT + 1)
+    return taken
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def _not_dumpable() -> None:
+    """Keep the learner's processes (the same user) from tracing this one or reading its
+    memory and descriptors through /proc; each exercise's process undoes it for itself
+    (the memory watchdog reads its /proc)."""
+    _set_dumpable(0)
+
+
+def _set_dumpable(value: int) -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, value, 0, 0, 0)  # PR_SET_DUMPABLE
+    except (OSError, AttributeError):
+        pass  # not Linux
 
 
 def _kill_the_rest() -> None:
@@ -155,6 +221,7 @@ def run_in_child(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
     pid = os.fork()
     if pid == 0:
         try:
+            _set_dumpable(1)
             os.setpgid(0, 0)
             os.dup2(log, 1)
             os.dup2(log, 2)
@@ -207,6 +274,7 @@ def with_correct_upstream(namespace: dict, exercise: dict, reference: list) -> N
     if not reference or not exercise.get("upstream"):
         return
     correct: dict = {"__name__": "__main__"}
+    correct["get_ipython"] = lambda: Shell(correct)
     for cell in reference:
         run_cell(cell, correct)
     for name in exercise["upstream"]:
@@ -222,6 +290,8 @@ def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
 
     block(exercise)
     namespace: dict = {"__name__": "__main__"}
+    namespace["get_ipython"] = lambda: shell
+    shell = Shell(namespace)
     cell_errors = [err for cell in cells if (err := run_cell(cell, namespace))]
     with_correct_upstream(namespace, exercise, reference)
     obj = namespace.get(exercise["function"])
@@ -252,7 +322,7 @@ def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Pa
 def run_cell(cell: dict, namespace: dict) -> str | None:
     """Run one solution cell as plain Python; return a short error line if it failed."""
     try:
-        code = compile(plain_python(cell["source"]), f"<cell {cell['label']}>", "exec")
+        code = compile(cell["source"], f"<cell {cell['label']}>", "exec")
         exec(code, namespace)
     except BaseException as err:  # noqa: BLE001 - exit() in a cell must not stop grading
         last = traceback.format_exception_only(type(err), err)[-1].strip()
@@ -260,106 +330,23 @@ def run_cell(cell: dict, namespace: dict) -> str | None:
     return None
 
 
-def plain_python(source: str) -> str:
-    """IPython-only lines (``%magic``, ``!shell``, ``%%cell magic``) become ``pass``."""
-    lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        return ""
-    out = []
-    for line in lines:
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
-            line = line[: len(line) - len(stripped)] + "pass"
-        out.append(line)
-    return "\n".join(out)
+class Shell:
+    """``get_ipython()`` for cells the grader turned from IPython syntax into Python
+    (``ipython_syntax.py``): ``%time stmt`` and ``%timeit stmt`` run the statement; shell
+    escapes, other magics and help requests do nothing."""
 
+    def __init__(self, namespace: dict) -> None:
+        self.namespace = namespace
 
-def block(exercise: dict) -> None:
-    """Make the exercise's forbidden modules unimportable and its forbidden functions raise."""
-    import importlib
-    import importlib.abc
+    def run_line_magic(self, name: str, line: str, *args, **kwargs):
+        if name in ("time", "timeit", "prun") and line.strip():
+            exec(compile(line, f"<%{name}>", "exec"), self.namespace)
 
-    modules = tuple(exercise["forbidden_modules"])
-    what = f"exercise {exercise['id']}"
+    def getoutput(self, *args, **kwargs) -> list:
+        return []
 
-    class Forbidden(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in modules or name in modules:
-                raise ImportError(f"'{name}' cannot be used in {what}: write the code yourself.")
-            return None
-
-    for name in list(sys.modules):
-        if name.split(".")[0] in modules:
-            del sys.modules[name]
-    sys.meta_path.insert(0, Forbidden())
-    ops = set()
-    for dotted in exercise["forbidden_functions"]:  # every spelling (exercises/forbidden.py)
-        parts = dotted.split(".")
-        if parts[-1][:1].islower():
-            ops.add(parts[-1].rstrip("_"))
-        try:
-            owner = _owner(parts[:-1])
-            setattr(owner, parts[-1], _refuse(dotted, what))
-        except (ImportError, AttributeError, TypeError, RuntimeError):
-            continue  # not in this torch, or read-only: the grader's source scan finds it
-    _refuse_kernels(ops, what)
-
-
-def _owner(parts: list[str]):
-    """The object ``a.b.c`` names: the longest importable module, then attributes."""
-    import importlib
-
-    for n in range(len(parts), 0, -1):
-        try:
-            owner = importlib.import_module(".".join(parts[:n]))
-        except ImportError:
-            continue
-        for part in parts[n:]:
-            owner = getattr(owner, part)
-        return owner
-    raise ImportError(".".join(parts))
-
-
-_KERNELS: list = []  # the registrations below last as long as this list holds them
-
-
-def _refuse_kernels(ops: set, what: str) -> None:
-    """Refuse the forbidden operations where torch runs them: their ATen kernels.
-
-    A Python name can be reached many ways (``torch.ops.aten.gelu_``,
-    ``torch._C._jit_get_operation("aten::gelu")``, in-place and ``out=`` variants,
-    ``nn.GELU``); every one ends in the operator's kernel, which a CPU registration of
-    ``torch.library`` replaces for this process. Variants (``_scaled_dot_product_flash_
-    attention_for_cpu``, ``native_layer_norm``) are matched by the op's leading words.
-    """
-    if not ops:
-        return
-    import warnings
-
-    import torch
-
-    keys = {op.rsplit("_", 1)[0] if op.count("_") >= 2 else op for op in ops}
-    lib = torch.library.Library("aten", "IMPL")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
-        for schema in torch._C._jit_get_all_schemas():
-            name = schema.name.partition("::")[2]
-            if not schema.name.startswith("aten::") or not any(k in name for k in keys):
-                continue
-            overload = f"{name}.{schema.overload_name}" if schema.overload_name else name
-            for key in ("CPU", "AutogradCPU"):
-                try:
-                    lib.impl(overload, _refuse(schema.name, what), key)
-                except (RuntimeError, ValueError, TypeError):
-                    continue
-    _KERNELS.append(lib)
-
-
-def _refuse(dotted: str, what: str):
-    def refused(*args, **kwargs):
-        raise RuntimeError(f"{dotted} is not allowed in {what}: write it yourself.")
-
-    return refused
+    def __getattr__(self, name: str):  # system, run_cell_magic, ...: nothing to do here
+        return lambda *args, **kwargs: None
 
 
 if __name__ == "__main__":
