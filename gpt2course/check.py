@@ -34,6 +34,7 @@ from .exercises.calling import InputChanged, LearnerError, NotPlain, run_case
 from .exercises.core import Case, Problem, Upstream, timed_out
 from .exercises.forbidden import refused, scan
 from .exercises.returns import returned_text
+from .grading.ipython_syntax import python_source
 from .i18n import tr
 
 
@@ -65,13 +66,14 @@ def run_check(obj: Any, seed: int | None = None, *, source: str | None = None) -
     """
     name = getattr(obj, "__name__", None)
     exercise = by_function(name) if isinstance(name, str) else None
+    exercise = exercise or _bound_to(obj)
     if exercise is None:
         return tr("check() needs one of the functions or classes you wrote for an exercise "
                   "({known}); got {got}. Pass it without calling it: check(gelu), not "
                   "check(gelu(x)).", known=", ".join(e.function for e in all_exercises()),
                   got=repr(name or type(obj).__name__))
     cases = exercise.cases(seed)
-    code = source if source is not None else learner_source(obj)
+    code = source if source is not None else learner_source(obj, exercise.function)
     found = scan(code, exercise) if code else []
     outputs = run_limited(exercise, obj, cases)
     upstream = None
@@ -253,36 +255,57 @@ def _wrong(replaced: dict[str, Any], namespace: dict[str, Any] | None) -> tuple[
 # --- the learner's code ------------------------------------------------------------------------
 
 
-def learner_source(obj: Any) -> str | None:
-    """The code to scan for forbidden calls: the last notebook cell that defines ``obj``'s
-    name (what the grader scans: the solution cell), else ``obj``'s own source."""
-    name = getattr(obj, "__name__", "")
-    for cell in reversed(_notebook_cells()):
-        if _defines(cell, name):
-            return cell
+def _bound_to(obj: Any) -> Exercise | None:
+    """The exercise whose name the learner bound ``obj`` to, when ``obj`` has a name of its
+    own (``gelu = lambda x: ...``, ``gelu = _my_gelu``): the grader finds it by that name."""
+    spaces = [obj.__globals__] if inspect.isfunction(obj) else []
+    spaces += [shell.user_ns] if (shell := _shell()) is not None else []
+    for exercise in all_exercises():
+        if any(space.get(exercise.function) is obj for space in spaces):
+            return exercise
+    return None
+
+
+def learner_source(obj: Any, name: str | None = None) -> str | None:
+    """The code to scan for forbidden calls: the last notebook cell that defines or assigns
+    the exercise's ``name`` (what the grader scans: the solution cell), else the one that
+    defines ``obj``'s own name, else ``obj``'s own source."""
+    names = [n for n in (name, getattr(obj, "__name__", "")) if n]
+    for wanted in names:
+        for cell in reversed(_notebook_cells()):
+            if _defines(cell, wanted):
+                return cell
     try:
         return inspect.getsource(obj)
     except (OSError, TypeError):
         return None
 
 
-def _notebook_cells() -> list[str]:
+def _shell() -> Any:
+    """The IPython shell this runs in, or None."""
     try:
         from IPython import get_ipython
     except ImportError:
-        return []
-    shell = get_ipython()
+        return None
+    return get_ipython()
+
+
+def _notebook_cells() -> list[str]:
+    shell = _shell()
     cells = shell.user_ns.get("In", []) if shell is not None else []
     return [c for c in cells if isinstance(c, str)]
 
 
 def _defines(source: str, name: str) -> bool:
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(python_source(source))
     except (SyntaxError, ValueError):
         return False
-    return any(isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
-               and node.name == name for node in tree.body)
+    return any((isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef)
+                and node.name == name)
+               or (isinstance(node, ast.Assign)
+                   and any(isinstance(t, ast.Name) and t.id == name for t in node.targets))
+               for node in tree.body)
 
 
 # --- `from gpt2course import check` -----------------------------------------------------------

@@ -14,6 +14,7 @@ from grading_support import learner_cells
 
 from gpt2course.check import run_check
 from gpt2course.exercises import Verdict
+from gpt2course.grading.ipython_syntax import python_source
 
 
 def learner(name: str):
@@ -70,10 +71,11 @@ class SolutionCells:
         self.cells = learner_cells(notebook)
 
     def namespace(self, **replace: str) -> dict:
-        """The names a learner who wrote these cells (some replaced) would have defined."""
+        """The names a learner who wrote these cells (some replaced) would have defined;
+        a cell under ``%%time`` is read as the grader reads it."""
         namespace: dict = {"__name__": "__main__"}
         for gid, source in self.cells:
-            exec(compile(replace.get(gid, source), gid, "exec"), namespace)
+            exec(compile(python_source(replace.get(gid, source)), gid, "exec"), namespace)
         return namespace
 
     def verdict(self, name: str, seed: int | None = None, **replace: str) -> Verdict:

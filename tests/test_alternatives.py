@@ -9,7 +9,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from alternatives import lesson01, lesson02, lesson03, lesson04, lesson05, lesson06
+from alternatives import (
+    lesson01,
+    lesson01_more,
+    lesson02,
+    lesson02_more,
+    lesson03,
+    lesson03_more,
+    lesson04,
+    lesson04_more,
+    lesson05,
+    lesson05_more,
+    lesson06,
+    lesson06_more,
+)
 from check_support import SolutionCells
 from grading_support import ROOT, make_submission
 
@@ -20,8 +33,9 @@ from gpt2course.grading.sandbox import SandboxLimits
 
 NAMES = {"01": "01_tokenizer", "02": "02_embeddings", "03": "03_attention", "04": "04_mlp",
          "05": "05_blocks", "06": "06_sampling"}
-CATALOG = [(m.__name__[-2:], *alt) for m in (lesson01, lesson02, lesson03, lesson04, lesson05,
-                                             lesson06) for alt in m.ALTERNATIVES]
+MODULES = (lesson01, lesson01_more, lesson02, lesson02_more, lesson03, lesson03_more, lesson04,
+           lesson04_more, lesson05, lesson05_more, lesson06, lesson06_more)
+CATALOG = [(m.__name__.split("lesson")[1][:2], *alt) for m in MODULES for alt in m.ALTERNATIVES]
 SEEDS = (3, 11)  # hidden cases as the grader draws them
 NOTEBOOKS: dict[str, SolutionCells] = {}
 

@@ -26,6 +26,15 @@ import torch
 
 ARRAY_KEY = "__array__"
 NUMERIC_KINDS = "biufc"  # bool, signed, unsigned, float, complex: never objects
+# numpy's own scalar types of bools, integers of every width and floats up to float64:
+# ``.item()`` gives the Python bool, int or float (bytes(np.uint8s) and ids in an np.int16
+# are as good as ints).
+NUMPY_SCALARS = frozenset(np.dtype(code).type for code in
+                          "?" + np.typecodes["AllInteger"] + "efd")
+# A tuple subclass that keeps every one of these from tuple reads and compares as a tuple
+# (a namedtuple, typing.NamedTuple): its items are what a plain tuple of them would hold.
+TUPLE_METHODS = ("__iter__", "__len__", "__getitem__", "__contains__", "__eq__", "__ne__",
+                 "__hash__", "__lt__", "__le__", "__gt__", "__ge__")
 
 
 class NotPlain(TypeError):
@@ -70,7 +79,9 @@ def to_plain(value: Any) -> Any:
 
     Only the exact types are accepted: a subclass of ``torch.Tensor``, ``int`` or ``list``
     could change how it compares or prints, so it is refused (``NotPlain``), as is a tensor
-    numpy cannot hold (bfloat16, sparse): reading it as float32 would hide its dtype.
+    numpy cannot hold (bfloat16, sparse): reading it as float32 would hide its dtype. Two
+    exceptions change nothing of that: numpy's scalar types (``NUMPY_SCALARS``) become
+    Python numbers, and a namedtuple (``named_tuple``) a list of its items.
     """
     kind = type(value)
     if kind is torch.Tensor:
@@ -84,9 +95,9 @@ def to_plain(value: Any) -> Any:
         return value.copy()
     if value is None or kind in (bool, int, float, str):
         return value
-    if kind in (np.bool_, np.int32, np.int64, np.float32, np.float64):
+    if kind in NUMPY_SCALARS:
         return value.item()
-    if kind in (list, tuple):
+    if kind in (list, tuple) or named_tuple(value):
         return [to_plain(v) for v in value]
     if kind is dict:
         if not all(type(k) is str for k in value):
@@ -120,7 +131,17 @@ def kind_of(value: Any) -> str:
         return "numpy scalar"
     simple = {type(None): "none", bool: "bool", int: "int", float: "float", str: "str",
               list: "list", tuple: "tuple", dict: "dict"}
-    return simple.get(kind, "object")
+    return "tuple" if named_tuple(value) else simple.get(kind, "object")
+
+
+def named_tuple(value: Any) -> bool:
+    """Whether ``value`` is of a tuple subclass that reads and compares exactly as a tuple
+    (``collections.namedtuple``, ``typing.NamedTuple``): the lesson's "return a tuple"
+    holds for it. A subclass that redefines any of ``TUPLE_METHODS`` could read or compare
+    otherwise, and stays an object of its own."""
+    kind = type(value)
+    return (kind is not tuple and isinstance(value, tuple)
+            and all(getattr(kind, name) is getattr(tuple, name) for name in TUPLE_METHODS))
 
 
 def spec_of(expected: Any) -> Any:
@@ -275,23 +296,24 @@ def call_function(fn: Callable[..., Any], inputs: dict[str, Any],
 
 def as_written(fn: Callable[..., Any], inputs: dict[str, Any],
                signature_of: Callable[..., Any] | None = None) -> Any:
-    """``fn(**inputs)``; or, when ``fn`` names its parameters otherwise (``def mlp(x, w_fc,
-    b_fc, w_proj, b_proj)``) and takes the inputs by position, ``fn(*inputs.values())``: a
-    case's inputs are in the order of the notebook's signature. When neither binds (a
-    parameter missing or extra), the keyword call raises the learner's own error.
+    """``fn(**inputs)``; or, when ``fn`` names some of its parameters otherwise (``def
+    mlp(x, w_fc, b_fc, w_proj, b_proj)``, ``def sample_token(logits, gen, temp=1.0, k=None,
+    p=None)``), the fewest leading inputs by position and the rest by name: a case's inputs
+    are in the order of the notebook's signature. When nothing binds (a parameter missing
+    or extra), the keyword call raises the learner's own error.
     ``signature_of``: the function whose signature ``fn`` has (a module's ``forward``)."""
     try:
         signature = inspect.signature(signature_of or fn)
     except (TypeError, ValueError):
         return fn(**inputs)
-    try:
-        signature.bind(**inputs)
-    except TypeError:
+    values, names = list(inputs.values()), list(inputs)
+    for n in range(len(values) + 1):
+        args, kwargs = values[:n], dict(zip(names[n:], values[n:], strict=True))
         try:
-            signature.bind(*inputs.values())
+            signature.bind(*args, **kwargs)
         except TypeError:
-            return fn(**inputs)
-        return fn(*inputs.values())
+            continue
+        return fn(*args, **kwargs)
     return fn(**inputs)
 
 
@@ -356,9 +378,15 @@ def draw_samples(fn: Callable[..., Any], inputs: dict[str, Any],
     rows = {k: v.repeat(draws, *[1] * (v.dim() - 1)) for k, v in args.items()
             if type(v) is torch.Tensor}
 
+    given = {**args, **rows}
+    head, *others = given
+
     def run(generator: torch.Generator | None = None) -> Any:
         generator = generator or torch.Generator().manual_seed(seed)
-        return expect(fn(**{**args, **rows}, generator=generator)), generator
+        # In the notebook's order, sample_token(logits, generator, temperature, ...), so
+        # that parameters the learner renamed can go by position (``as_written``).
+        call = {head: given[head], "generator": generator, **{k: given[k] for k in others}}
+        return expect(as_written(fn, call)), generator
 
     first, generator = run()
     batch = next(iter(rows.values())).size(0)
@@ -415,11 +443,11 @@ def run_generation(fn: Callable[..., Any], inputs: dict[str, Any],
     """
     args = dict(inputs["args"])
     if inputs.get("seed") is None:
-        return expect(fn(tiny_lm(inputs["model"]), **args))
+        return expect(as_written(fn, {"model": tiny_lm(inputs["model"]), **args}))
 
-    def run(seed: int) -> Any:
-        return expect(fn(tiny_lm(inputs["model"]), **args,
-                         generator=torch.Generator().manual_seed(seed)))
+    def run(seed: int) -> Any:  # parameters the learner renamed go by position (as_written)
+        return expect(as_written(fn, {"model": tiny_lm(inputs["model"]), **args,
+                                      "generator": torch.Generator().manual_seed(seed)}))
 
     out = run(int(inputs["seed"]))
     if not inputs.get("repeat") or type(out) is not torch.Tensor:
