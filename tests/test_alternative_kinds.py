@@ -33,6 +33,8 @@ def test_a_namedtuple_is_a_tuple_and_a_tuple_that_compares_its_own_way_is_not():
         check_returns(Always(((1, 2), 3)), {"items": [{"seq": "int"}, "int"]})
     with pytest.raises(NotPlain):
         to_plain(Always((1,)))
+    with pytest.raises(NotPlain, match="torch.return_types"):  # (values, indices): named
+        check_returns(torch.zeros(2, 3).max(dim=-1), "tensor")
 
 
 def test_renamed_parameters_go_by_position_and_the_rest_by_name():

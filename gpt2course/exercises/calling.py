@@ -138,9 +138,11 @@ def named_tuple(value: Any) -> bool:
     """Whether ``value`` is of a tuple subclass that reads and compares exactly as a tuple
     (``collections.namedtuple``, ``typing.NamedTuple``): the lesson's "return a tuple"
     holds for it. A subclass that redefines any of ``TUPLE_METHODS`` could read or compare
-    otherwise, and stays an object of its own."""
+    otherwise, and stays an object of its own; so do torch's results (``logits.max(-1)``
+    gives values and indices: the words for an object name the type, torch.return_types)."""
     kind = type(value)
     return (kind is not tuple and isinstance(value, tuple)
+            and not kind.__module__.startswith("torch")
             and all(getattr(kind, name) is getattr(tuple, name) for name in TUPLE_METHODS))
 
 
