@@ -110,7 +110,7 @@ def test_planted_links_fifos_devices_and_deep_folders_in_the_output_are_not_trus
     secret.chmod(0o600)
     plant = ("import os\nos.chdir('../out')\n"
              f"os.symlink({str(secret)!r}, '0.json')\nos.symlink('/proc/self/environ', "
-             "'0.exit.json')\nos.mkfifo('1.json')\nos.mkfifo('1.exit.json')\n"
+             "'0.exit.json')\nos.mkdir('0.npz')\nos.mkfifo('1.json')\nos.mkfifo('1.exit.json')\n"
              "os.symlink('/dev/zero', '2.json')\nos.symlink('/dev/zero', '2.npz')\n"
              "for _ in range(3000):\n    os.mkdir('d')\n    os.chdir('d')\nos._exit(0)\n")
     honest, attacker = honest_and(tmp_path, unfilled_gelu_with(plant))
