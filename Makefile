@@ -58,10 +58,11 @@ lint: setup
 # browser tests get a step of their own, in one process. PARALLEL= runs each step in one
 # process.
 PARALLEL ?= -n auto --maxprocesses 4
-# Processes side by side (test workers, notebook kernels), each with PyTorch's threads for
-# every core, oversubscribe the CPU, and OpenMP threads that wait for each other then spin
-# for a core: a generation test took 290 s instead of 32, two lesson 07 trainings 4 minutes
-# instead of 1 each. So one PyTorch thread per process when the steps run in parallel.
+# Processes side by side (test workers, notebook kernels, a browser), each with PyTorch's
+# threads for every core, oversubscribe the CPU, and OpenMP threads that wait for each
+# other then spin for a core: a generation test took 290 s instead of 32, two lesson 07
+# trainings 4 minutes instead of 1 each. So one PyTorch thread per process when the steps
+# run in parallel (the browser step too: the kernel shares the CPU with the browser).
 # Stored outputs do not depend on the thread count (a learner's laptop has its own), which
 # this also keeps honest.
 ONE_THREAD := $(if $(strip $(PARALLEL)),OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
@@ -71,7 +72,7 @@ test: setup
 	@bash .ci/steps \
 	  "ruff" "$(BIN)/ruff check gpt2course tests benchmarks conftest.py solutions lessons" \
 	  "pytest tests" "$(ONE_THREAD) $(BIN)/python -m pytest tests -m 'not browser' $(PARALLEL)" \
-	  "browser tests" "$(BIN)/python -m pytest tests -m browser" \
+	  "browser tests" "$(ONE_THREAD) $(BIN)/python -m pytest tests -m browser" \
 	  "assign --check" "$(BIN)/gpt2course assign --check solutions lessons" \
 	  "nbval solutions" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval solutions/ $(PARALLEL) --dist loadscope" \
 	  "nbval-lax lessons" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval-lax lessons/ --ignore-glob='*/07_training.ipynb' $(PARALLEL) --dist loadscope"
