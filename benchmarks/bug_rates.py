@@ -138,7 +138,8 @@ def main() -> None:
                         help="another checkout (e.g. git worktree add DIR COMMIT) whose "
                              "gpt2course to run the same tests against")
     parser.add_argument("--set", default="tests",
-                        choices=("tests", "new", "holdout", "holdout2", "holdout3"),
+                        choices=("tests", "new", "holdout", "holdout2", "holdout3",
+                                 "holdout4"),
                         help="tests: the lesson suites' bugs; new: the catalog in "
                              "benchmarks/bugs; holdout, holdout2, holdout3: its held-out sets")
     args = parser.parse_args()

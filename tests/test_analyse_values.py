@@ -2,7 +2,10 @@
 the analysers of ``exercises/analyse_values.py``, swapped axes named before a reshape, and
 the known bugs they showed missing (a merge that never skips, special tokens dropped, one
 position vector for all, a top-k cut-off from an ascending sort, a generation loop that stops
-when one row does, a (B, 1) draw, a pair returned the wrong way round)."""
+when one row does, a (B, 1) draw, a pair returned the wrong way round), and those a fourth
+probe (holdout4.py) showed: text changed before cutting, torch.max's (values, indices),
+logits divided in place, the least frequent pair, softmax over a cached step's query axis,
+a loop that appends to the prompt)."""
 
 from __future__ import annotations
 
@@ -176,3 +179,96 @@ def generate_tokens(model, idx, max_new_tokens, *, greedy=False, temperature=1.0
     assert not verdict.passed and "as soon as one row produces stop_token" in verdict.message
 
 
+
+
+def test_text_changed_names_pieces_that_no_longer_join_back_to_the_text():
+    text = {"text": "The dog."}
+    found = V.text_changed(PIECES, ["the", " dog", "."], text)
+    assert found and "lower-cased" in found, found
+    found = V.text_changed(PIECES, ["The", "dog", "."], text)
+    assert found and "from character 3 on" in found, found
+    assert V.text_changed(PIECES, list(PIECES), text) is None
+    assert V.text_changed(PIECES, ["The ", "dog", "."], text) is None  # joins back: cut elsewhere
+
+
+def test_split_of_a_lower_cased_text_is_named():
+    pattern = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+    @learner("split_chunks")
+    def split_chunks(text):
+        return regex.findall(pattern, text.lower())
+
+    fails_with(split_chunks, "lower-cased")
+
+
+def test_torch_max_pair_returned_is_told_to_take_values_or_indices():
+    @learner("greedy_next")
+    def greedy_next(logits):
+        return torch.max(logits, dim=-1)
+
+    verdict = run_check(greedy_next)
+    assert not verdict.passed and ".indices" in verdict.message, verdict.message
+
+
+def test_temperature_that_divides_the_logits_in_place_is_caught():
+    @learner("temperature_probs")
+    def temperature_probs(logits, temperature):
+        logits /= temperature
+        return torch.softmax(logits, dim=-1)
+
+    verdict = run_check(temperature_probs)
+    assert not verdict.passed and "logits" in verdict.message, verdict.message
+
+
+def test_training_on_the_least_frequent_pair_is_named():
+    @learner("train_bpe")
+    def train_bpe(chunks, num_merges):
+        seqs = [list(c.encode("utf-8")) for c in chunks]
+        merges = []
+        for k in range(num_merges):
+            counts = {}
+            for ids in seqs:
+                for pair in zip(ids, ids[1:], strict=False):
+                    counts[pair] = counts.get(pair, 0) + 1
+            if not counts:
+                break
+            best = min(counts, key=counts.get)
+            merges.append(best)
+            out = []
+            for ids in seqs:
+                new, i = [], 0
+                while i < len(ids):
+                    hit = i + 1 < len(ids) and (ids[i], ids[i + 1]) == best
+                    new.append(256 + k if hit else ids[i])
+                    i += 2 if hit else 1
+                out.append(new)
+            seqs = out
+        return merges
+
+    fails_with(train_bpe, "the least frequent pair was merged")
+
+
+def test_cached_softmax_over_the_query_axis_is_named():
+    @learner("cached_attention")
+    def cached_attention(q, k, v, k_cache, v_cache):
+        k_all, v_all = torch.cat([k_cache, k], dim=2), torch.cat([v_cache, v], dim=2)
+        scores = q @ k_all.transpose(-2, -1) / q.shape[-1] ** 0.5
+        return torch.softmax(scores, dim=2) @ v_all, k_all, v_all
+
+    fails_with(cached_attention, "softmax runs over the query axis")
+
+
+def test_generation_that_appends_to_the_prompt_each_step_is_named():
+    notebook = SolutionCells(ROOT / "solutions" / "06_sampling.ipynb")
+    verdict = notebook.verdict("generate_tokens", **{"06_generate_tokens": '''
+def generate_tokens(model, idx, max_new_tokens, *, greedy=False, temperature=1.0, top_k=None,
+                    top_p=None, generator=None, stop_token=None):
+    out = idx
+    for _ in range(max_new_tokens):
+        logits, _ = model(out[:, -model.config.n_positions:])
+        nxt = greedy_next(logits[:, -1, :]) if greedy else sample_token(
+            logits[:, -1, :], generator, temperature, top_k, top_p)
+        out = torch.cat([idx, nxt[:, None]], dim=1)
+    return out
+'''})
+    assert not verdict.passed and "only the last new token" in verdict.message

@@ -22,7 +22,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bugs import catalog  # noqa: E402 - benchmarks/ is put on the path just above
 from bugs.run import _cells, feedback, learner_function  # noqa: E402
 
-BUGS = [*catalog("new"), *catalog("holdout"), *catalog("holdout2"), *catalog("holdout3")]
+BUGS = [*catalog("new"), *catalog("holdout"), *catalog("holdout2"), *catalog("holdout3"),
+        *catalog("holdout4")]
 # Caught, but not named yet. gen_ignores_greedy: a greedy loop that samples anyway draws
 # from the global random generator, so no known-bug variant can reproduce its tokens.
 # h2_gen_crops_output: its loop also ignores stop_token, which is what the verdict names.

@@ -41,6 +41,7 @@ def catalog(which: str = "new") -> tuple[Bug, ...]:
         holdout,
         holdout2,
         holdout3,
+        holdout4,
         lesson01,
         lesson02,
         lesson03,
@@ -49,7 +50,8 @@ def catalog(which: str = "new") -> tuple[Bug, ...]:
         lesson06,
     )
 
-    modules = {"holdout": (holdout,), "holdout2": (holdout2,), "holdout3": (holdout3,)}.get(
+    modules = {"holdout": (holdout,), "holdout2": (holdout2,), "holdout3": (holdout3,),
+               "holdout4": (holdout4,)}.get(
         which, (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06))
     found = [bug for module in modules for bug in module.BUGS]
     names = [b.name for b in found]

@@ -95,8 +95,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lesson", action="append", help="only these lessons (01 ... 06)")
     parser.add_argument("--json", action="store_true", help="one JSON object per bug")
-    parser.add_argument("--set", choices=("new", "holdout", "holdout2", "holdout3"), default="new",
-                        dest="which")
+    parser.add_argument("--set", dest="which", default="new",
+                        choices=("new", "holdout", "holdout2", "holdout3", "holdout4"))
     args = parser.parse_args()
     os.environ.setdefault("GPT2COURSE_LANG", "en")
     bugs = [b for b in catalog(args.which) if not args.lesson or b.lesson in args.lesson]

@@ -57,4 +57,29 @@ def empty_pieces(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
               n=empty, total=len(got))
 
 
-VALUE_ANALYSERS = (empty_pieces, nearly_equal)
+def text_changed(expected: Any, got: Any, inputs: dict[str, Any]) -> str | None:
+    """Pieces of text that no longer join back to the input text, where the expected pieces
+    do: the text was changed (lower-cased, stripped, characters dropped) before cutting."""
+    if not (isinstance(expected, list) and isinstance(got, list)):
+        return None
+    if not all(isinstance(s, str) for s in [*expected, *got]):
+        return None
+    text = next((v for v in inputs.values() if isinstance(v, str) and v), None)
+    joined = "".join(got)
+    if text is None or "".join(expected) != text or joined == text or "" in got:
+        return None
+    changes = ((text.lower(), tr("lower-cased")), (text.upper(), tr("upper-cased")),
+               (text.strip(), tr("stripped of the spaces at its ends")))
+    how = next((words for changed, words in changes if joined == changed), None)
+    if how is not None:
+        return tr("your pieces join back to the text {how}, not to the text itself: cut the "
+                  "text as it is, without changing it.", how=how)
+    at = next((i for i, (a, b) in enumerate(zip(text, joined, strict=False)) if a != b),
+              min(len(text), len(joined)))
+    return tr("your pieces do not join back to the text: from character {i} on, they differ "
+              "(the text has {expected}, your pieces {got}). Cutting must keep every "
+              "character, spaces and newlines too, in order.", i=at,
+              expected=repr(text[at:at + 5]), got=repr(joined[at:at + 5]))
+
+
+VALUE_ANALYSERS = (empty_pieces, text_changed, nearly_equal)

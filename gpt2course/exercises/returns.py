@@ -63,6 +63,9 @@ FIXES = {
                          "numbers."),
 }
 RETURN_MISSING = N_("Is a return statement missing, or does a branch end without one?")
+VALUES_AND_INDICES = N_("torch.max, min, sort and topk with a dim return a pair (values, "
+                        "indices): keep the part the exercise asks for, .values or .indices "
+                        "(or use argmax for the position of the largest).")
 SWAPPED = N_("In reverse order your items would be the right kinds: they are in the wrong "
              "order. Return them in the order the exercise gives (e.g. the pair first, then "
              "its count).")
@@ -118,6 +121,8 @@ def returned_text(record: Any) -> str:
         fix = RETURN_MISSING
     if record.get("swapped") is True:
         fix = SWAPPED
+    if type_name.startswith("torch.return_types."):
+        fix = VALUES_AND_INDICES
     return f"{text} {tr(fix)}" if fix else text
 
 

@@ -53,9 +53,9 @@ def _train(chunks: list[str], num_merges: int, *, first_id: int = 256, recount: 
             counts = {p: n for p, n in frozen.items() if list(p) not in merges}
         if not counts or max(counts.values()) < min_count:
             break
-        top = max(counts.values())
+        top = (min if tie == "least" else max)(counts.values())
         tied = [p for p in counts if counts[p] == top]
-        best = {"first": tied[0], "last": tied[-1], "smallest": min(tied)}[tie]
+        best = {"last": tied[-1], "smallest": min(tied)}.get(tie, tied[0])
         merges.append(list(best))
         seqs = [merge_pair(ids, best, new_id) for ids in seqs]
     return merges
@@ -100,6 +100,9 @@ TRAIN_BPE = Exercise(
          lambda chunks, num_merges: _train(chunks, num_merges, min_count=2)),
         (TRAIN_TIE, lambda chunks, num_merges: _train(chunks, num_merges, tie="last")),
         (TRAIN_TIE, lambda chunks, num_merges: _train(chunks, num_merges, tie="smallest")),
+        (N_("the least frequent pair was merged (min of the counts); each step merges the most "
+            "frequent pair (max)."), lambda chunks, num_merges: _train(chunks, num_merges,
+                                                                       tie="least")),
     ),
     forbidden_modules=TOKENIZER_LIBRARIES,
 )

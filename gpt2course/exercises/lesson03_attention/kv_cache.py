@@ -32,7 +32,8 @@ def _cache_cases(seed: int | None) -> list[Case]:
 
 
 def _cached_with(*, append: str = "end", scale: str = "hs", first_only: bool = False,
-                 square_mask: bool = False, keys: str = "all", output: str = "out"):
+                 square_mask: bool = False, keys: str = "all", output: str = "out",
+                 dim: int = -1):
     """The cached step with one thing changed: how the diagnoses are built. keys: "all"
     (right) or "new" (only the new token's key); output: "out" (right) or "weights"."""
 
@@ -48,7 +49,7 @@ def _cached_with(*, append: str = "end", scale: str = "hs", first_only: bool = F
             scores = scores.masked_fill(torch.arange(scores.shape[-1]) > 0, float("-inf"))
         if square_mask:  # the notebook's apply_causal_mask on (1, S) scores: (S, S) rows
             scores = notebook_mask(scores)
-        weights = torch.softmax(scores, dim=-1)
+        weights = torch.softmax(scores, dim=dim)
         return (weights if output == "weights" else weights @ values), k_all, v_all
 
     return cached_attention
@@ -78,6 +79,9 @@ CACHED = Exercise(
         Diagnosis(N_("the new key and value are put in front of the cache; append them at the "
                   "end (they belong to the newest position)."), _cached_with(append="front")),
         Diagnosis(NOT_SCALED, _cached_with(scale="none")),
+        Diagnosis(N_("softmax runs over the query axis, which has size 1 in a cached step, so "
+                     "every weight is 1 and the output is the sum of all values. Take it over "
+                     "the keys, the last axis (dim=-1)."), _cached_with(dim=-2)),
         Diagnosis(N_("the new token sees only the first key. It is the last token, so it may "
                   "see every cached key and itself: no mask is needed here."),
                   _cached_with(first_only=True)),

@@ -90,6 +90,7 @@ def _reference_temperature(logits: Tensor, temperature: float) -> Tensor:
 
 TEMPERATURE = Exercise(
     id="06.temperature_probs",
+    must_not_modify=("logits",),
     function="temperature_probs",
     points=1,
     reference=_reference_temperature,

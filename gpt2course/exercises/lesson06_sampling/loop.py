@@ -128,6 +128,7 @@ def _loop_with(bug: str) -> Callable[..., Tensor]:
     def variant(model: dict[str, Any], args: dict[str, Any], seed: int | None,
                 repeat: bool = False) -> Tensor:
         lm, idx, stop = tiny_lm(model), args["idx"], args.get("stop_token")
+        prompt = idx
         finished = torch.zeros(idx.size(0), dtype=torch.bool)
         for _ in range(args["max_new_tokens"]):
             window = {"newest only": idx[:, -1:], "first window": idx[:, :lm.config.n_positions]
@@ -147,7 +148,7 @@ def _loop_with(bug: str) -> Callable[..., Tensor]:
                     finished |= nxt == stop
                     if bug == "stop left out" and bool(finished.all()):
                         break
-            idx = torch.cat([idx, nxt[:, None]], dim=1)
+            idx = torch.cat([prompt if bug == "from the prompt" else idx, nxt[:, None]], dim=1)
             if stop is not None and bug not in ("never stops", "no break") and \
                     bool(finished.all()):
                 break
@@ -178,6 +179,10 @@ GENERATE = Exercise(
         Diagnosis(N_("the loop ends as soon as one row produces stop_token, while other rows "
                      "have not finished. Remember which rows have finished; pad those with "
                      "stop_token and break only when every row has."), _loop_with("any row")),
+        Diagnosis(N_("only the last new token is in the output: each step appends to the "
+                     "prompt, not to the sequence so far, so earlier new tokens are lost. Keep "
+                     "one sequence and grow it: idx = torch.cat([idx, nxt[:, None]], dim=1)."),
+                  _loop_with("from the prompt")),
         Diagnosis(N_("the stop token is not in the output. Append it, then stop."),
                   _loop_with("stop left out")),
         Diagnosis(N_("a row that has finished keeps getting new tokens. After its stop token, "
