@@ -208,3 +208,26 @@ def test_top_p_bugs_are_named(body, diagnosis):
 ])
 def test_top_p_valid_variants_pass(body):
     assert_valid("top_p_logits", TOP_P + body, 4, 5, 6)
+
+
+@pytest.mark.parametrize("function, cell", [
+    ("top_k_logits", "def top_k_logits(logits, k):\n"
+                     "    kth = torch.topk(logits, k, dim=-1).indices\n"
+                     "    keep = torch.zeros_like(logits, dtype=torch.bool)"
+                     ".scatter(-1, kth, True)\n"
+                     "    logits[~keep] = float('-inf')\n"
+                     "    return logits\n"),
+    ("top_p_logits", "def top_p_logits(logits, p):\n"
+                     "    sorted_logits, order = torch.sort(logits, dim=-1, descending=True,"
+                     " stable=True)\n"
+                     "    probs = torch.softmax(sorted_logits, dim=-1)\n"
+                     "    above = probs.cumsum(-1) - probs\n"
+                     "    drop = torch.zeros_like(above, dtype=torch.bool).scatter(-1, order,"
+                     " above >= p - 1e-6)\n"
+                     "    return logits.masked_fill_(drop, float('-inf'))\n"),
+])
+def test_a_filter_that_changes_the_learners_logits_is_reported(function, cell):
+    """Both lessons' texts say to leave `logits` as it is (later cells use it again): a
+    filter that is right but writes into its input fails, naming the input."""
+    result = verdict(function, None, **{f"06_{function}": cell})
+    assert not result.passed and "logits" in result.message, result.message

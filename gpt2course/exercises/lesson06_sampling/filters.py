@@ -289,6 +289,7 @@ def _per_token(logits: Tensor, p: float, rule: str) -> Tensor:
 
 TOP_P = Exercise(
     id="06.top_p_logits",
+    must_not_modify=("logits",),
     function="top_p_logits",
     points=2,
     reference=_reference_top_p,
