@@ -317,10 +317,12 @@ def _likely(bug: str) -> str:
 
 
 def changed_message(exercise: Exercise, names: Sequence[str]) -> str:
-    """The words for a learner's function that changed inputs it must not change."""
-    return tr("{name} changed its input {inputs} in place, and the exercise says not to "
-              "change it. Work on a copy (x.clone()) or use the version of the operation that "
-              "returns a new tensor (masked_fill, not masked_fill_).",
+    """The words for a learner's function that changed inputs it must not change (the
+    words say why, so they hold whether or not the lesson's text says it)."""
+    return tr("{name} changed its input {inputs} in place, so the caller's tensor changed "
+              "too: code that uses it afterwards (the lesson's later cells, the model) gets "
+              "wrong numbers. Work on a copy (x.clone()) or use the version of the operation "
+              "that returns a new tensor (masked_fill, not masked_fill_; x / t, not x /= t).",
               name=exercise.function, inputs=", ".join(names))
 
 
