@@ -54,15 +54,18 @@ lint: setup
 # proves it is solutions/07 without outputs, which nbval runs in full.
 # pytest-xdist: one worker per core (at most 4, each holds PyTorch and a model or two).
 # Much of the suite waits (subprocesses starting, time limits, a browser), so two workers
-# finish sooner even on 2 cores. loadscope keeps a notebook's cells in one kernel. The
-# browser tests get a step of their own, in one process. PARALLEL= runs each step in one
-# process.
+# finish sooner even on 2 cores. loadscope keeps a notebook's cells in one kernel, and
+# --no-loadscope-reorder the order conftest.py gives (the longest notebooks first). The
+# browser tests get a step of their own, in one process, and come last: lesson 07 (nbval
+# solutions, first) saves the course model it trains into the cache, where lesson 06
+# and the browser's lessons then find it instead of training it again (minutes on a cold
+# cache). PARALLEL= runs each step in one process.
 PARALLEL ?= -n auto --maxprocesses 4
 # Processes side by side (test workers, notebook kernels, a browser), each with PyTorch's
 # threads for every core, oversubscribe the CPU, and OpenMP threads that wait for each
 # other then spin for a core: a generation test took 290 s instead of 32, two lesson 07
 # trainings 4 minutes instead of 1 each. So one PyTorch thread per process when the steps
-# run in parallel (the browser step too: the kernel shares the CPU with the browser).
+# run in parallel. (The browser step has one kernel at a time: it keeps PyTorch's default.)
 # Stored outputs do not depend on the thread count (a learner's laptop has its own), which
 # this also keeps honest.
 ONE_THREAD := $(if $(strip $(PARALLEL)),OMP_NUM_THREADS=1 MKL_NUM_THREADS=1)
@@ -71,11 +74,11 @@ test: export GPT2COURSE_CACHE_DIR = $(CURDIR)/.cache/gpt2course
 test: setup
 	@bash .ci/steps \
 	  "ruff" "$(BIN)/ruff check gpt2course tests benchmarks conftest.py solutions lessons" \
-	  "pytest tests" "$(ONE_THREAD) $(BIN)/python -m pytest tests -m 'not browser' $(PARALLEL)" \
-	  "browser tests" "$(ONE_THREAD) $(BIN)/python -m pytest tests -m browser" \
+	  "pytest tests" "$(ONE_THREAD) $(BIN)/python -m pytest tests -m 'not browser' $(PARALLEL) --durations=15" \
 	  "assign --check" "$(BIN)/gpt2course assign --check solutions lessons" \
-	  "nbval solutions" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval solutions/ $(PARALLEL) --dist loadscope" \
-	  "nbval-lax lessons" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval-lax lessons/ --ignore-glob='*/07_training.ipynb' $(PARALLEL) --dist loadscope"
+	  "nbval solutions" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval solutions/ $(PARALLEL) --dist loadscope --no-loadscope-reorder" \
+	  "nbval-lax lessons" "$(ONE_THREAD) $(BIN)/python -m pytest --nbval-lax lessons/ --ignore-glob='*/07_training.ipynb' $(PARALLEL) --dist loadscope" \
+	  "browser tests" "$(BIN)/python -m pytest tests -m browser --durations=10"
 
 bench: setup
 	$(BIN)/python benchmarks/bench_generate.py

@@ -3,7 +3,7 @@
 Offline machines (CI, the course's dev boxes) keep GPT-2's BPE files and Tiny
 Shakespeare in ../shared beside the checkout; point tiktoken and the data loader
 there unless the caller already chose a place. After a notebook run, print how
-long each notebook took.
+long each notebook took, and start the longest notebooks first.
 """
 
 from __future__ import annotations
@@ -19,6 +19,15 @@ if (SHARED / "data" / "tinyshakespeare.txt").is_file():
     os.environ.setdefault("GPT2COURSE_DATA_DIR", str(SHARED / "data"))
 
 _notebook_seconds: dict[str, float] = defaultdict(float)
+# Notebooks that take minutes (lesson 07 trains a model: about 3 minutes on one core, more
+# than all the others together). Run first, each on its own worker, they finish while the
+# other workers run the short ones; run last, the others wait for them
+# (`make test` passes --no-loadscope-reorder, so xdist keeps this order).
+LONG_NOTEBOOKS = ("07_training.ipynb",)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: not item.nodeid.split("::")[0].endswith(LONG_NOTEBOOKS))
 
 
 def pytest_runtest_logreport(report) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,17 +45,34 @@ def save_checkpoint(
     state = {name: t.detach().cpu() for name, t in to_hf_state_dict(model).items()}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        save_file(state, folder / WEIGHTS_FILE, metadata={"format": "pt"})
-        (folder / CONFIG_FILE).write_text(json.dumps(model.config.to_hf_dict(), indent=2) + "\n")
+        _replace(folder / WEIGHTS_FILE,
+                 lambda path: save_file(state, path, metadata={"format": "pt"}))
+        config = json.dumps(model.config.to_hf_dict(), indent=2) + "\n"
+        _replace(folder / CONFIG_FILE, lambda path: path.write_text(config))
         if train_config is not None:
             info: dict = {"train_config": asdict(train_config)}
             if history is not None and history.val_loss:
                 info["val_loss"] = history.val_loss[-1]
-            (folder / TRAIN_CONFIG_FILE).write_text(json.dumps(info, indent=2) + "\n")
+            text = json.dumps(info, indent=2) + "\n"
+            _replace(folder / TRAIN_CONFIG_FILE, lambda path: path.write_text(text))
     except OSError as err:
         raise CheckpointError(tr("cannot save the checkpoint in {folder}: {reason}",
                                  folder=str(folder), reason=err.strerror or err)) from None
     return folder
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write ``path`` whole or not at all: into a temporary file, then renamed over it.
+    Another process loading the folder meanwhile (a notebook asking for the course model
+    while lesson 07 saves it) reads the old file or the new one, never half of one. The
+    temporary file lies beside the folder, not in it, so that a listing of the folder
+    never shows it."""
+    part = path.parent.with_name(f".{path.parent.name}-{path.name}.{os.getpid()}.part")
+    try:
+        write(part)
+        os.replace(part, path)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def read_train_config(folder: str | os.PathLike) -> TrainConfig | None:

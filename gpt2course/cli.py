@@ -148,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     before = _count_interrupts()
     try:
         _never_fail_on_encoding()
+        _without_unused_slow_imports()
         lang = _language_given(argv)
         return _main(argv, lang)
     except KeyboardInterrupt:
@@ -163,6 +164,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if before is not None:
             signal.signal(signal.SIGINT, before)
+
+
+def _without_unused_slow_imports() -> None:
+    """Keep ``rfc3987_syntax`` out of this process, when nothing has loaded jsonschema yet.
+
+    nbformat validates with jsonschema, which imports rfc3987_syntax when it is installed
+    (Jupyter's packages install it) to check the "iri" string format; that module builds
+    its Lark parsers at import, 1 to 2 s of every grade or assign (jsonschema issue 1428).
+    No notebook schema uses that format, and without the module jsonschema simply has no
+    "iri" checker.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # None: importing it fails at once
 
 
 _INTERRUPTS = [0]  # Ctrl-Cs seen during this main()

@@ -77,20 +77,38 @@ LN_CLASS_NO_BIAS = '''class LayerNorm(nn.Module):
         return layer_norm(x, self.weight, 0.0)
 '''
 
-# (lesson, grade_id, source)
+
+@dataclasses.dataclass(frozen=True)
+class Mutation:
+    """One learner bug in one exercise of a solution notebook, and what its verdicts say."""
+
+    lesson: str
+    grade_id: str
+    source: str
+    # Later exercises that call the buggy function: they keep their points, and their
+    # verdicts name it ("your {function} is what breaks it"), in check and grade alike.
+    downstream: tuple[str, ...] = ()
+    says: str = ""  # words the mutated exercise's verdict must hold (check and grade)
+
+
+# Each hand-in is graded once (a whole lesson in the sandbox, seconds each); every
+# assertion about it is made on that one grade.
 MUTATIONS = [
-    ("01", "01_merge_pair", MERGE_NO_SKIP),
-    ("02", "02_input_embedding", EMBEDDING_CONCAT),
-    ("03", "03_attention_scores", SCORES_TIMES_SQRT),
-    ("03", "03_apply_causal_mask", MASK_DISCARDED),
-    ("04", "04_gelu", GELU_RELU),
-    ("04", "04_gelu", GELU_BY_ALIAS),
-    ("05", "05_layer_norm", LN_UNBIASED),
-    ("05", "05_layer_norm", LN_BY_GETATTR),
-    ("06", "06_temperature_probs", TEMPERATURE_TIMES),
-    ("06", "06_top_k_logits", TOP_K_IN_PLACE),
-    ("04", "04_gelu", "import numpy as np\n\n\n" + GELU_NUMPY),  # the wrong kind of output
-    ("05", "05_LayerNorm", LN_CLASS_NO_BIAS),  # a class that later classes build on
+    Mutation("01", "01_merge_pair", MERGE_NO_SKIP, downstream=("01.train_bpe",)),
+    Mutation("02", "02_input_embedding", EMBEDDING_CONCAT),
+    Mutation("03", "03_attention_scores", SCORES_TIMES_SQRT, downstream=("03.attention",)),
+    Mutation("03", "03_apply_causal_mask", MASK_DISCARDED),
+    Mutation("04", "04_gelu", GELU_RELU, downstream=("04.mlp",)),
+    Mutation("04", "04_gelu", GELU_BY_ALIAS,  # a forbidden call, in the grader's words
+             says="uses g (line 5), which exercise 04.gelu does not allow"),
+    Mutation("05", "05_layer_norm", LN_UNBIASED, downstream=("05.Block",)),
+    Mutation("05", "05_layer_norm", LN_BY_GETATTR),
+    Mutation("06", "06_temperature_probs", TEMPERATURE_TIMES),
+    Mutation("06", "06_top_k_logits", TOP_K_IN_PLACE),
+    Mutation("04", "04_gelu", "import numpy as np\n\n\n" + GELU_NUMPY,  # the wrong kind
+             says="returned a numpy array. Return a torch.Tensor"),
+    Mutation("05", "05_LayerNorm", LN_CLASS_NO_BIAS,  # a class that later classes build on
+             downstream=("05.Block", "05.MyGPT2")),
 ]
 
 
@@ -116,34 +134,25 @@ def grade_verdicts(tmp_path: Path, lesson: str, **replace: str) -> dict[str, tup
     return {e.id: (e.score > 0, e.message) for e in result.exercises}
 
 
-@pytest.mark.parametrize("lesson, grade_id, source", MUTATIONS,
-                         ids=[f"{m[1]}-{n}" for n, m in enumerate(MUTATIONS)])
-def test_check_and_grade_agree_on_every_exercise(tmp_path, lesson, grade_id, source):
-    checked = check_verdicts(lesson, **{grade_id: source})
-    graded = grade_verdicts(tmp_path, lesson, **{grade_id: source})
+@pytest.mark.parametrize("m", MUTATIONS, ids=[f"{m.grade_id}-{n}" for n, m in
+                                              enumerate(MUTATIONS)])
+def test_check_and_grade_agree_on_every_exercise(tmp_path, m):
+    checked = check_verdicts(m.lesson, **{m.grade_id: m.source})
+    graded = grade_verdicts(tmp_path, m.lesson, **{m.grade_id: m.source})
     assert {k: v[0] for k, v in checked.items()} == {k: v[0] for k, v in graded.items()}, (
         checked, graded)
-    mutated = grade_id.replace("_", ".", 1)
+    mutated = m.grade_id.replace("_", ".", 1)
     assert not checked[mutated][0], "the mutation is a bug: it must fail"
+    # The learner reads the same words in the notebook and in the grader's feedback.
+    assert checked[mutated][1] == graded[mutated][1]
+    assert m.says in checked[mutated][1], checked[mutated][1]
     # One bug costs one exercise: every other exercise of the lesson keeps its points.
     assert all(passed for eid, (passed, _) in graded.items() if eid != mutated), graded
-
-
-@pytest.mark.parametrize("lesson, grade_id, upstream, downstream", [
-    ("01", "01_merge_pair", "merge_pair", "01.train_bpe"),
-    ("03", "03_attention_scores", "attention_scores", "03.attention"),
-    ("04", "04_gelu", "gelu", "04.mlp"),
-    ("05", "05_layer_norm", "layer_norm", "05.Block"),
-    ("05", "05_LayerNorm", "LayerNorm", "05.Block"),
-    ("05", "05_LayerNorm", "LayerNorm", "05.MyGPT2"),
-])
-def test_downstream_keeps_its_points_and_names_the_upstream_bug(tmp_path, lesson, grade_id,
-                                                                upstream, downstream):
-    source = next(m[2] for m in MUTATIONS if m[1] == grade_id)  # the first: a plain bug
-    for verdicts in (check_verdicts(lesson, **{grade_id: source}),
-                     grade_verdicts(tmp_path, lesson, **{grade_id: source})):
-        passed, message = verdicts[downstream]
-        assert passed and f"your {upstream} is what breaks it" in message, message
+    upstream = by_id(mutated).function
+    for verdicts in (checked, graded):
+        for exercise_id in m.downstream:
+            passed, message = verdicts[exercise_id]
+            assert passed and f"your {upstream} is what breaks it" in message, message
 
 
 FORBIDDEN_SPELLINGS = [
@@ -184,13 +193,6 @@ def test_the_scan_does_not_flag_allowed_code(source):
     assert scan(source, by_id("04.gelu")) == []
 
 
-def test_check_flags_a_forbidden_call_in_the_graders_words(tmp_path):
-    checked = check_verdicts("04", **{"04_gelu": GELU_BY_ALIAS})
-    graded = grade_verdicts(tmp_path, "04", **{"04_gelu": GELU_BY_ALIAS})
-    assert checked["04.gelu"][1] == graded["04.gelu"][1]
-    assert "uses g (line 5), which exercise 04.gelu does not allow" in checked["04.gelu"][1]
-
-
 ENDLESS = "def merge_pair(ids, pair, new_id):\n    while True:\n        pass\n"
 
 
@@ -214,11 +216,3 @@ def test_an_endless_loop_returns_within_the_time_limit(tmp_path, monkeypatch):
     messages = {e.id: e.message for e in result.exercises}
     assert messages["01.merge_pair"] == verdict.message
     assert "took longer" not in messages["01.text_to_bytes"]
-
-
-def test_a_wrong_kind_of_output_gets_the_same_words_in_check_and_grade(tmp_path):
-    source = "import numpy as np\n\n\n" + GELU_NUMPY
-    checked = check_verdicts("04", **{"04_gelu": source})
-    graded = grade_verdicts(tmp_path, "04", **{"04_gelu": source})
-    assert checked["04.gelu"] == graded["04.gelu"]
-    assert "returned a numpy array. Return a torch.Tensor" in checked["04.gelu"][1]

@@ -27,6 +27,22 @@ def test_a_failing_step_does_not_stop_the_next_and_fails_at_the_end(tmp_path):
     summary = done.stdout[done.stdout.index("=== summary"):].splitlines()[1:]
     assert [line.split()[0] for line in summary] == ["FAILED", "ok", "FAILED", "total"]
     assert summary[1].endswith("second") and "s wall" in summary[1] and "s CPU" in summary[1]
+    assert "s machine" in summary[1]
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="the machine's CPU time: Linux")
+def test_the_machine_column_counts_what_the_step_does_not_wait_for(tmp_path):
+    """A process the step leaves running (as a sandboxed grader's processes are reaped by
+    another parent) is missing from the step's CPU time but not from the machine's."""
+    burn = ("import time\nwhile time.process_time() < 1.5:\n    pass\n"
+            "open('done', 'w').close()\n")
+    (tmp_path / "burn.py").write_text(burn)
+    done = _run(tmp_path, "orphan",
+                "(python3 burn.py &) ; while [ ! -f done ]; do sleep 0.1; done")
+    assert done.returncode == 0, done.stderr
+    row = done.stdout[done.stdout.index("=== summary"):].splitlines()[1].split()
+    wall, cpu, machine = int(row[1]), int(row[4]), int(row[7])
+    assert cpu == 0 and machine >= 1 and wall >= 1, row
 
 
 def test_all_green_exits_0_and_keeps_each_steps_output(tmp_path):

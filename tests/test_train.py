@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -114,6 +115,32 @@ def test_checkpoint_round_trip_through_load_pretrained(tmp_path):
     assert torch.equal(loaded(idx)[0], model(idx)[0])
     assert read_train_config(folder) == cfg
     assert read_train_config(tmp_path) is None  # no train_config.json there
+
+
+def test_a_save_cut_short_keeps_the_saved_model_whole(tmp_path, monkeypatch):
+    """Each file is replaced whole or not at all (a notebook may load the course model while
+    lesson 07 saves it): a save that fails halfway leaves the earlier checkpoint loadable
+    and no temporary file behind."""
+    from gpt2course import checkpoint
+    from gpt2course.errors import CheckpointError
+
+    cfg = TrainConfig(**TINY, steps=1)
+    first, _ = train(cfg, progress=False)
+    folder = save_checkpoint(first, tmp_path / "ckpt", train_config=cfg)
+    second, _ = train(TrainConfig(**TINY, steps=1, seed=2), progress=False)
+
+    def half_then_full_disk(state, path, metadata=None):
+        Path(path).write_bytes(b"half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_file", half_then_full_disk)
+    with pytest.raises(CheckpointError, match="No space left"):
+        save_checkpoint(second, folder, train_config=cfg)
+    idx = torch.randint(0, 50257, (1, 8))
+    assert torch.equal(load_pretrained(folder)(idx)[0], first(idx)[0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json", "model.safetensors", "train_config.json"]
 
 
 def test_unigram_entropy_and_learning_rate_schedule():

@@ -353,8 +353,14 @@ class Shell:
 
 
 if __name__ == "__main__":
+    code = 0
     try:
         main(Path(sys.argv[1]))
     except Exception:  # noqa: BLE001 - the grader reads this log when results are missing
         traceback.print_exc()
-        sys.exit(1)
+        code = 1
+    # Every result is written and closed by now. Python's own shutdown, with torch loaded,
+    # takes half a second or more (tearing down its modules) and would change nothing.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
