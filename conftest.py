@@ -3,7 +3,7 @@
 Offline machines (CI, the course's dev boxes) keep GPT-2's BPE files and Tiny
 Shakespeare in ../shared beside the checkout; point tiktoken and the data loader
 there unless the caller already chose a place. After a notebook run, print how
-long each notebook took, and start the longest notebooks first.
+long each notebook took. Long notebooks and slow tests are started first.
 """
 
 from __future__ import annotations
@@ -27,7 +27,11 @@ LONG_NOTEBOOKS = ("07_training.ipynb",)
 
 
 def pytest_collection_modifyitems(items) -> None:
-    items.sort(key=lambda item: not item.nodeid.split("::")[0].endswith(LONG_NOTEBOOKS))
+    """The long notebooks first, then the tests marked slow, each group in its own order:
+    xdist hands the first tests out round robin, so the long ones run side by side from the
+    start instead of one worker finishing them alone at the end."""
+    items.sort(key=lambda item: (not item.nodeid.split("::")[0].endswith(LONG_NOTEBOOKS),
+                                 item.get_closest_marker("slow") is None))
 
 
 def pytest_runtest_logreport(report) -> None:

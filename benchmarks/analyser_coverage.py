@@ -15,7 +15,8 @@ import dataclasses
 from collections import defaultdict
 
 from gpt2course.exercises import all_exercises, judge
-from gpt2course.exercises.calling import LearnerError, NotPlain, run_case
+from gpt2course.exercises.calling import LearnerError, run_case
+from gpt2course.exercises.plain import NotPlain
 
 
 def main() -> None:

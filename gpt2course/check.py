@@ -30,9 +30,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from .exercises import Exercise, Verdict, all_exercises, by_function, for_lesson, judge
-from .exercises.calling import InputChanged, LearnerError, NotPlain, run_case
+from .exercises.calling import InputChanged, LearnerError, run_case
 from .exercises.core import Case, Problem, Upstream, timed_out
 from .exercises.forbidden import refused, scan
+from .exercises.plain import NotPlain
 from .exercises.returns import returned_text
 from .grading.ipython_syntax import python_source
 from .i18n import tr

@@ -29,7 +29,7 @@ REWRITE = _cell("""
         _usable = False
     if _usable:
         sys.path.insert(0, os.path.abspath('../runner'))
-        from calling import pack, to_plain, to_torch, unpack
+        from plain import pack, to_plain, to_torch, unpack
         _job = json.load(open('../job.json'))
         with np.load('../inputs.npz') as _z:
             _arrays = {k: _z[k] for k in _z.files}

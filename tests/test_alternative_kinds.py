@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from gpt2course.exercises.calling import NotPlain, as_written, check_returns, to_plain
+from gpt2course.exercises.calling import as_written
+from gpt2course.exercises.plain import NotPlain, check_returns, to_plain
 
 
 @pytest.mark.parametrize("value", [np.uint8(7), np.int16(7), np.uint64(7), np.int32(7)])

@@ -16,7 +16,7 @@ import torch
 import gpt2course.check as check_module
 from gpt2course.check import run_check
 from gpt2course.exercises import all_exercises, by_function
-from gpt2course.exercises.calling import to_plain
+from gpt2course.exercises.plain import to_plain
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

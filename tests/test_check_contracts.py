@@ -14,7 +14,7 @@ import torch
 
 from gpt2course.check import TimeUp, run_check, within
 from gpt2course.exercises import all_exercises, by_id
-from gpt2course.exercises.calling import NotPlain, check_returns, spec_of
+from gpt2course.exercises.plain import NotPlain, check_returns, spec_of
 from gpt2course.exercises.returns import returned_text
 
 CALLS = [e for e in all_exercises() if e.adapter == "call"]

@@ -196,6 +196,7 @@ def test_the_scan_does_not_flag_allowed_code(source):
 ENDLESS = "def merge_pair(ids, pair, new_id):\n    while True:\n        pass\n"
 
 
+@pytest.mark.slow
 def test_an_endless_loop_returns_within_the_time_limit(tmp_path, monkeypatch):
     merge = by_function("merge_pair")
     quick = dataclasses.replace(merge, time_limit_s=2.0)

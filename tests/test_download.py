@@ -100,6 +100,7 @@ def test_vocabulary_built_from_the_hub_equals_tiktoken(env, hub, tiktoken_gpt2):
     assert [again.encode_ordinary(t) for t in MIXED] == [enc.encode_ordinary(t) for t in MIXED]
 
 
+@pytest.mark.slow
 def test_download_then_everything_runs_without_network(env, hub, tmp_path):
     room = tmp_path / "classroom"
     out = run("-m", "gpt2course.cli", "download", "--to", str(room), env=env)

@@ -21,6 +21,7 @@ from gpt2course.grading.untrusted import clean_text
 OWN_STATE = "import os\nfor fd in (0, 1, 2):\n    os.close(fd)\nos.chdir('/')\n"
 
 
+@pytest.mark.slow
 def test_results_are_those_of_the_exercise_s_own_process(tmp_path):
     """gelu's cases computed with the forbidden F.gelu where it is allowed (mlp's process)
     and written over gelu's results earn nothing; settings that only change the learner's

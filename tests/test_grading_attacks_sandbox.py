@@ -57,6 +57,7 @@ def test_answers_on_disk_are_out_of_view(tmp_path):
 
 
 @BWRAP
+@pytest.mark.slow
 def test_side_by_side_jobs_cannot_see_or_signal_each_other(tmp_path):
     code = ("import glob, os, signal, time\nfound = []\nend = time.time() + 4\n"
             "while time.time() < end:\n"
@@ -268,6 +269,7 @@ def test_the_instructor_decides_the_lesson(tmp_path):
         grade_module.lesson_number("09", lessons)
 
 
+@pytest.mark.slow
 def test_memory_is_limited_per_submission_not_per_process(tmp_path):
     if MemoryGroup.create(1 << 30) is None:
         pytest.skip("no memory cgroup can be made here (needs root and a writable cgroup fs)")

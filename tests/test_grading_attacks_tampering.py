@@ -37,6 +37,7 @@ REACHING = {
     "import sys\nsys.modules['calling']._same = None": "sys.modules",
     "s = getattr(__import__('sys'), 'mod' + 'ules')": "getattr",
     "import calling\ncalling._same = lambda a, b: True": "calling._same",
+    "import plain\nplain.check_returns = lambda v, s: v": "plain.check_returns",
     "import sys\nsys.meta_path.clear()": "sys.meta_path",
     "import ctypes": "ctypes",
     "from gpt2course.model import gelu": "gpt2course.model",

@@ -114,6 +114,7 @@ def test_the_bundled_package_is_the_one_that_runs(autograder):
     assert Path(probe.stdout.strip()).is_relative_to(autograder / "source")
 
 
+@pytest.mark.slow
 def test_full_marks_and_partial_credit(autograder, tmp_path):
     full = run_autograder(autograder, make_submission(tmp_path / "04_mlp.ipynb"))
     assert full["score"] == 4

@@ -15,10 +15,10 @@ from lesson01_support import CORRECT, ROOT, SOLUTION, verdict
 
 from gpt2course.exercises import for_lesson
 from gpt2course.exercises import lesson01_tokenizer as L
-from gpt2course.exercises.calling import to_plain
 from gpt2course.exercises.core import Diagnosis, diagnose
 from gpt2course.exercises.lesson01_tokenizer import training
 from gpt2course.exercises.lesson01_tokenizer.common import gpt2_chunks
+from gpt2course.exercises.plain import to_plain
 from gpt2course.grading.notebooks import nbgrader_meta
 
 # --- the exercises as a whole -----------------------------------------------------------------

@@ -16,7 +16,6 @@ from check_support import SolutionCells
 from grading_support import make_submission
 
 from gpt2course.exercises import by_id, exact, for_lesson
-from gpt2course.exercises.calling import to_plain
 from gpt2course.exercises.lesson05_blocks import (
     BLOCK,
     COUNT,
@@ -26,6 +25,7 @@ from gpt2course.exercises.lesson05_blocks import (
     _gpt2_variant,
     _ln_with,
 )
+from gpt2course.exercises.plain import to_plain
 from gpt2course.grading.grade import grade_submission, load_lessons
 from gpt2course.grading.sandbox import SandboxLimits
 from gpt2course.random_weights import random_gpt2
@@ -425,6 +425,7 @@ def _grade(path: Path) -> dict[str, float]:
     return {e.id: (e.score, e.message) for e in result.exercises}
 
 
+@pytest.mark.slow
 def test_grader_scores_lesson_05(tmp_path):
     full = _grade(submission(tmp_path / "full.ipynb", filled=True))
     assert {k: s for k, (s, _) in full.items()} == {e.id: e.points for e in for_lesson("05")}

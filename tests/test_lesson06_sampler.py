@@ -21,7 +21,7 @@ import torch
 from lesson06_support import DRAW, FILTERS, SAMPLE, assert_diagnosed, assert_valid, verdict
 
 from gpt2course.exercises import lesson06_sampling as lesson
-from gpt2course.exercises.calling import to_plain
+from gpt2course.exercises.plain import to_plain
 
 # --- sample_token -------------------------------------------------------------------------
 

@@ -201,6 +201,7 @@ def test_script_reports_bad_settings_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_torchrun_trains_with_ddp_on_two_cpu_processes(tmp_path):
     result = run_module(["-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                          "-m", "gpt2course.train", *TINY_ARGS, "--steps", "3",
@@ -266,6 +267,7 @@ print("checksum", sum(p.double().sum().item() for p in model.parameters()))
 """
 
 
+@pytest.mark.slow
 def test_course_model_is_trained_once_when_two_processes_ask_at_once(tmp_path):
     # Two notebooks opened together on JupyterHub (or two test workers) share one cache:
     # one trains, the other waits for its checkpoint instead of training too or reading

@@ -40,6 +40,7 @@ def model_dir(hf_checkpoint):
     return path
 
 
+@pytest.mark.slow
 def test_generate_streams_reproducible_text(model_dir):
     args = ["generate", "--model", str(model_dir), "--prompt", "The robot", "--max-new-tokens",
             "12", "--seed", "3", "--top-k", "40"]

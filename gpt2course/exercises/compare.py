@@ -1,7 +1,7 @@
 """How a learner's output is compared with the reference's.
 
 A comparison takes ``(expected, got)``, both plain data (numpy arrays, JSON values, lists,
-dicts; see ``calling.to_plain``), and returns ``None`` when ``got`` is accepted, or a
+dicts; see ``plain.to_plain``), and returns ``None`` when ``got`` is accepted, or a
 ``Mismatch``: one summary line and a few detail lines, in the learner's language.
 """
 

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from ..i18n import tr
-from .calling import InputChanged, LearnerError, spec_of, to_plain
+from .calling import InputChanged, LearnerError
 from .compare import (  # noqa: F401 - re-exported: lesson modules import them from here
     Compare,
     Mismatch,
@@ -34,6 +34,7 @@ from .compare import (  # noqa: F401 - re-exported: lesson modules import them f
     with_hints,
 )
 from .error_kinds import explain_error
+from .plain import spec_of, to_plain
 
 # Never importable in graded code: the reference itself and libraries that would do the
 # work. Exercises add their own (``forbidden_modules``) and replace functions they must
@@ -76,7 +77,7 @@ class Exercise:
     functions whose reference takes the learner's parameters (``adapter="call"``), and the
     class of the same name in ``stand_ins.py`` for a class.
     returns: what the learner's function (or module's forward) must return, as a
-    ``calling.check_returns`` contract; None: what the reference returns (``contract``).
+    ``plain.check_returns`` contract; None: what the reference returns (``contract``).
     """
 
     id: str
@@ -117,7 +118,7 @@ class Exercise:
             return to_plain(self.reference(**case.inputs))
 
     def contract(self, case: Case) -> Any:
-        """What the learner's function must return on ``case`` (a ``calling.check_returns``
+        """What the learner's function must return on ``case`` (a ``plain.check_returns``
         contract): ``returns`` when the exercise sets it, else the kind of the reference's
         output: a tensor where it gives a tensor, an int where it gives an int ... A sampler
         or generation loop returns a tensor of token ids."""

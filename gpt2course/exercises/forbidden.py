@@ -255,8 +255,9 @@ ALLOWED_REFERENCE = frozenset({"gpt2course", "gpt2course.check"})  # the noteboo
 # A module or file path of the reference, in a string: "gpt2course.model", ".../tiktoken/",
 # not a sentence that mentions it ("compare with tiktoken").
 _REFERENCE_PATH = re.compile(r"(^|[/\\.])(" + "|".join(REFERENCE_MODULES) + r")([/\\.]|$)")
-_PATCHABLE_ROOTS = ("torch", "numpy", "math", "builtins", "sys", "calling", "random", "os",
-                    "operator", "functools")
+SANDBOX_HELPERS = ("calling", "plain")  # the course's modules the sandbox loads by file
+_PATCHABLE_ROOTS = ("torch", "numpy", "math", "builtins", "sys", *SANDBOX_HELPERS, "random",
+                    "os", "operator", "functools")
 
 
 def tampering(source: str) -> list[Forbidden]:
@@ -325,7 +326,7 @@ def _replaces(dotted: str | None) -> bool:
     monkeypatch), rather than setting a flag such as ``torch.backends.cudnn.benchmark``."""
     if not dotted or dotted.split(".")[0] not in _PATCHABLE_ROOTS:
         return False
-    if dotted.split(".")[0] == "calling":  # the grader's own helper module in the sandbox
+    if dotted.split(".")[0] in SANDBOX_HELPERS:  # the grader's own helper modules there
         return True
     import sys
 

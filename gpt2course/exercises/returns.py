@@ -1,10 +1,10 @@
 """What each exercise's function must return, and the words when it returns something else.
 
-The contract of a case is derived from the reference's output (``calling.spec_of``): a
+The contract of a case is derived from the reference's output (``plain.spec_of``): a
 tensor where the reference gives a tensor, a Python int where it gives an int, a list
 (or tuple) of ints where it gives a list of ints, and so on. An exercise that takes
 several types says so in ``Exercise.returns``. The learner's process checks the contract
-on what their function returns, before anything is compared (``calling.check_returns``),
+on what their function returns, before anything is compared (``plain.check_returns``),
 and reports a breach as a record; ``returned_problem`` words the record here, in the
 learner's language, for ``check`` and the grader alike.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from ..i18n import N_, tr
 
-# What the learner returned, by ``calling.KINDS``.
+# What the learner returned, by ``plain.KINDS``.
 GOT = {
     "tensor": N_("a torch.Tensor"),
     "tensor subclass": N_("a {type}, a subclass of torch.Tensor that could compare or print "
@@ -95,7 +95,7 @@ def describe_spec(spec: Any, depth: int = 0) -> str:
 
 
 def returned_text(record: Any) -> str:
-    """The words for a ``calling.NotPlain`` record: what was returned, where, what the
+    """The words for a ``plain.NotPlain`` record: what was returned, where, what the
     exercise asks for instead, and how to get there. The record may come from the
     learner's process: every field is checked and bounded."""
     record = record if isinstance(record, dict) else {}

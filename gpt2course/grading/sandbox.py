@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from ..exercises import Case, Exercise
-from ..exercises.calling import NUMERIC_KINDS, InputChanged, LearnerError, pack, to_plain, unpack
+from ..exercises.calling import InputChanged, LearnerError
 from ..exercises.core import ALWAYS_FORBIDDEN, Problem, timed_out
 from ..exercises.forbidden import runtime_names
+from ..exercises.plain import NUMERIC_KINDS, pack, to_plain, unpack
 from ..exercises.returns import returned_text
 from ..i18n import tr
 from . import jail
@@ -41,7 +42,7 @@ from .watchdog import POLL_S, Watchdog
 
 HERE = Path(__file__).resolve().parent
 RUNNER_FILES = (HERE / "worker.py", HERE / "confine.py", HERE / "refusals.py",
-                HERE.parent / "exercises" / "calling.py")
+                HERE.parent / "exercises" / "calling.py", HERE.parent / "exercises" / "plain.py")
 MAX_RESULT_BYTES = 64 * 1024 * 1024
 MAX_TEXT = 4000  # characters of a learner's traceback or output shown back
 MAX_LOG_BYTES = 4 * 1024 * 1024

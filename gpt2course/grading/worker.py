@@ -1,7 +1,7 @@
 """The sandbox worker: runs a learner's solution cells and calls their functions.
 
 Started by ``sandbox.py`` as ``python -I worker.py JOB_DIR``, from a copy next to
-``calling.py`` and ``confine.py``; it never imports the ``gpt2course`` package. It
+``calling.py``, ``plain.py`` and ``confine.py``; it never imports the ``gpt2course`` package. It
 confines itself, imports torch once, then forks one child per exercise, so a crash,
 an endless loop or an exit in one exercise loses only that exercise. Each child
 installs the exercise's import and function blocks, runs every solution cell (each on
@@ -30,7 +30,7 @@ import time
 import traceback
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling, confine, refusals
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # calling, plain, confine, refusals
 from confine import confine, new_pid_namespace  # noqa: E402 - found through the line above
 from refusals import block  # noqa: E402
 
@@ -289,7 +289,8 @@ def with_correct_upstream(namespace: dict, exercise: dict, reference: list) -> N
 def run_exercise(number: int, exercise: dict, cells: list, arrays: dict, out: Path,
                  reference: list) -> None:
     import numpy as np
-    from calling import InputChanged, LearnerError, NotPlain, pack, run_case, unpack
+    from calling import InputChanged, LearnerError, run_case
+    from plain import NotPlain, pack, unpack
 
     block(exercise)
     namespace: dict = {"__name__": "__main__"}
