@@ -124,3 +124,25 @@ def test_the_translation_tool_finds_the_solutions_from_a_subfolder():
                             "--brief"], capture_output=True, text=True, timeout=300,
                            cwd=ROOT / "lessons")
     assert shown.returncode in (0, 1) and shown.stdout.startswith("04_mlp.ipynb: "), shown
+
+
+def test_the_command_line_reads_notebooks_without_jsonschemas_iri_parsers(tmp_path):
+    """Every grade or assign reads notebooks with nbformat, whose jsonschema would import
+    rfc3987_syntax (1-2 s of Lark parsers, for a string format no notebook schema has).
+    In the command's process it stays out, and notebooks still validate and read."""
+    code = (
+        "import sys\n"
+        "from gpt2course.cli import main\n"
+        "assert main(['assign', '--check', sys.argv[1], sys.argv[2]]) == 0\n"
+        "import nbformat\n"
+        "nb = nbformat.read(sys.argv[3], as_version=4)\n"
+        "nbformat.validate(nb)\n"
+        "print('loaded' if sys.modules.get('rfc3987_syntax') else 'kept out', len(nb.cells))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT / "solutions"), str(LESSONS),
+                           str(LESSONS / "04_mlp.ipynb")], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("kept out "), done.stdout
+    assert int(last.split()[-1]) > 5
