@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 from safetensors.torch import save_file
 
 from .errors import CheckpointError
+from .files import replace_file
 from .i18n import tr
 from .model import GPT2
 from .weights import CONFIG_FILE, WEIGHTS_FILE, to_hf_state_dict
@@ -45,34 +45,25 @@ def save_checkpoint(
     state = {name: t.detach().cpu() for name, t in to_hf_state_dict(model).items()}
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        _replace(folder / WEIGHTS_FILE,
-                 lambda path: save_file(state, path, metadata={"format": "pt"}))
+        # Each file whole (a notebook may load the course model while lesson 07 saves it),
+        # its temporary file beside the folder, so that a listing of the folder never shows it.
+        scratch = folder.parent
+        replace_file(folder / WEIGHTS_FILE,
+                     lambda path: save_file(state, path, metadata={"format": "pt"}),
+                     scratch=scratch)
         config = json.dumps(model.config.to_hf_dict(), indent=2) + "\n"
-        _replace(folder / CONFIG_FILE, lambda path: path.write_text(config))
+        replace_file(folder / CONFIG_FILE, lambda path: path.write_text(config), scratch=scratch)
         if train_config is not None:
             info: dict = {"train_config": asdict(train_config)}
             if history is not None and history.val_loss:
                 info["val_loss"] = history.val_loss[-1]
             text = json.dumps(info, indent=2) + "\n"
-            _replace(folder / TRAIN_CONFIG_FILE, lambda path: path.write_text(text))
+            replace_file(folder / TRAIN_CONFIG_FILE, lambda path: path.write_text(text),
+                         scratch=scratch)
     except OSError as err:
         raise CheckpointError(tr("cannot save the checkpoint in {folder}: {reason}",
                                  folder=str(folder), reason=err.strerror or err)) from None
     return folder
-
-
-def _replace(path: Path, write: Callable[[Path], object]) -> None:
-    """Write ``path`` whole or not at all: into a temporary file, then renamed over it.
-    Another process loading the folder meanwhile (a notebook asking for the course model
-    while lesson 07 saves it) reads the old file or the new one, never half of one. The
-    temporary file lies beside the folder, not in it, so that a listing of the folder
-    never shows it."""
-    part = path.parent.with_name(f".{path.parent.name}-{path.name}.{os.getpid()}.part")
-    try:
-        write(part)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def read_train_config(folder: str | os.PathLike) -> TrainConfig | None:

@@ -168,11 +168,13 @@ class GPT2(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 use_conv1d_layout(module)
-        # Residual projections start smaller, by 1/sqrt(2 * n_layer), so the residual
-        # stream does not grow with depth (two additions per block).
-        for block in self.h if values else ():
-            for proj in (block.attn.c_proj, block.mlp.c_proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+        if values:
+            # Residual projections start smaller, by 1/sqrt(2 * n_layer), so the residual
+            # stream does not grow with depth (two additions per block).
+            for block in self.h:
+                for proj in (block.attn.c_proj, block.mlp.c_proj):
+                    nn.init.normal_(proj.weight, mean=0.0,
+                                    std=0.02 / math.sqrt(2 * config.n_layer))
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

@@ -87,7 +87,8 @@ def build(solutions: Path, which: str | None = None, *, force: bool = False,
     is skipped and reported. A notebook whose sources did not change is left as it is
     unless ``force``; ``run=False`` writes it without outputs (for tests).
     """
-    from .grading.notebooks import atomic_write_text, read_notebook
+    from .files import atomic_write_text
+    from .grading.notebooks import read_notebook
 
     solutions = Path(solutions)
     report = BuildReport()

@@ -6,14 +6,16 @@ a solution notebook's cells with some replaced (``SolutionCells``), as a learner
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 from grading_support import learner_cells
 
+import gpt2course.check as check_module
 from gpt2course.check import run_check
-from gpt2course.exercises import Verdict
+from gpt2course.exercises import Verdict, by_function
 from gpt2course.grading.ipython_syntax import python_source
 
 
@@ -93,3 +95,16 @@ class SolutionCells:
         result = self.verdict(name, **replace)
         assert result.passed, result.message
         assert f"your {upstream} is what breaks it" in result.message, result.message
+
+
+def limit_check_time(monkeypatch, seconds: float, function: str | None = None) -> None:
+    """Make ``check`` stop each exercise (only ``function``'s, when given) after at most
+    ``seconds``: an endless loop then costs that, not the exercise's own time limit."""
+
+    def quick(name):
+        exercise = by_function(name)
+        if exercise is None or function not in (None, name) or exercise.time_limit_s <= seconds:
+            return exercise
+        return dataclasses.replace(exercise, time_limit_s=seconds)
+
+    monkeypatch.setattr(check_module, "by_function", quick)

@@ -5,17 +5,16 @@ name a correct answer (each differs from the reference on some public case)."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from check_support import limit_check_time
 
-import gpt2course.check as check_module
 from gpt2course.check import run_check
-from gpt2course.exercises import all_exercises, by_function
+from gpt2course.exercises import all_exercises
 from gpt2course.exercises.plain import to_plain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,19 +38,9 @@ CELLS: dict[str, list[tuple[str, str]]] = {}
 TIME_LIMIT_S = 10.0
 
 
-@pytest.fixture
-def quick_limits(monkeypatch):
-    def quick(name):
-        exercise = by_function(name)
-        if exercise is None or exercise.time_limit_s <= TIME_LIMIT_S:
-            return exercise
-        return dataclasses.replace(exercise, time_limit_s=TIME_LIMIT_S)
-
-    monkeypatch.setattr(check_module, "by_function", quick)
-
-
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: f"{b.lesson}-{b.name}")
-def test_a_catalog_bug_is_caught_and_named(bug, quick_limits):
+def test_a_catalog_bug_is_caught_and_named(bug, monkeypatch):
+    limit_check_time(monkeypatch, TIME_LIMIT_S)
     if bug.lesson not in CELLS:
         CELLS[bug.lesson] = _cells(bug.lesson)
     fn = learner_function(bug, CELLS[bug.lesson])

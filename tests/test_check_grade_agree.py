@@ -9,12 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from check_support import SolutionCells
+from check_support import SolutionCells, limit_check_time
 from grading_support import ROOT, make_submission
 
-import gpt2course.check as check_module
 from gpt2course.check import run_check
-from gpt2course.exercises import by_function, by_id, for_lesson
+from gpt2course.exercises import by_id, for_lesson
 from gpt2course.exercises.forbidden import scan
 from gpt2course.grading.grade import grade_submission, load_lessons
 from gpt2course.grading.sandbox import SandboxLimits
@@ -198,10 +197,7 @@ ENDLESS = "def merge_pair(ids, pair, new_id):\n    while True:\n        pass\n"
 
 @pytest.mark.slow
 def test_an_endless_loop_returns_within_the_time_limit(tmp_path, monkeypatch):
-    merge = by_function("merge_pair")
-    quick = dataclasses.replace(merge, time_limit_s=2.0)
-    monkeypatch.setattr(check_module, "by_function",
-                        lambda name: quick if name == "merge_pair" else by_function(name))
+    limit_check_time(monkeypatch, 2.0, "merge_pair")
     namespace = NOTEBOOKS["01"].namespace(**{"01_merge_pair": ENDLESS})
     start = time.monotonic()
     verdict = run_check(namespace["merge_pair"], source=ENDLESS)

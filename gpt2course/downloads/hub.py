@@ -13,12 +13,12 @@ The address of each file comes from huggingface_hub (``hf_hub_url``,
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
 from ..data import cache_dir
 from ..errors import DownloadError
+from ..files import replace_file
 from ..i18n import tr
 from .endpoint import download_command, fix_advice, hub_endpoint, hub_offline, short_reason
 from .fetch import fetch_url, hash_kind, matches
@@ -108,9 +108,7 @@ def _copy_from_hf_cache(repo_id: str, filename: str) -> Path | None:
         return None  # not the usual layout (no links), or damaged: download instead
     dest = repo_folder(repo_id) / filename
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".copy.part")
-    shutil.copyfile(blob, part)
-    os.replace(part, dest)
+    replace_file(dest, lambda part: shutil.copyfile(blob, part))
     _record(dest.parent, filename, blob.name, found.parent.name)
     return dest
 

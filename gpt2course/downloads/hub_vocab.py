@@ -25,6 +25,7 @@ import tiktoken
 
 from ..data import cache_dir
 from ..errors import DownloadError
+from ..files import replace_file
 from ..i18n import tr
 
 GPT2_REPO = "openai-community/gpt2"
@@ -105,9 +106,7 @@ def save_ranks(ranks: dict[bytes, int]) -> Path:
                                "(its hash is wrong); it was not saved. Check HF_ENDPOINT."))
     path = vocab_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    part.replace(path)
+    replace_file(path, lambda part: part.write_bytes(data))
     return path
 
 

@@ -21,8 +21,9 @@ import nbformat
 from ..course_folders import LESSON_NAME
 from ..errors import CourseError
 from ..exercises import for_lesson
+from ..files import atomic_write_text
 from ..i18n import tr
-from .notebooks import atomic_write_text, nbgrader_meta, read_notebook
+from .notebooks import nbgrader_meta, read_notebook
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 

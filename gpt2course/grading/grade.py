@@ -23,10 +23,11 @@ from ..errors import CourseError
 from ..exercises import Case, Exercise, Verdict, for_lesson, judge
 from ..exercises.core import Forbidden, Upstream
 from ..exercises.forbidden import scan, tampering
+from ..files import atomic_write_text
 from ..i18n import tr
 from .assign import LESSON_NAME
 from .ipython_syntax import python_source
-from .notebooks import NotebookError, atomic_write_text, nbgrader_meta, read_notebook
+from .notebooks import NotebookError, nbgrader_meta, read_notebook
 from .sandbox import Cell, SandboxLimits, run_sandboxed
 from .untrusted import clean_text
 

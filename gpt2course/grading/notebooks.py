@@ -1,12 +1,10 @@
-"""Reading notebooks safely, finding nbgrader's cell metadata, writing files atomically."""
+"""Reading notebooks safely, and finding nbgrader's cell metadata."""
 
 from __future__ import annotations
 
 import codecs
 import json
-import os
 import re
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
@@ -119,16 +117,3 @@ def nbgrader_meta(cell: Any) -> dict[str, Any]:
     """A cell's nbgrader metadata, or {} when it has none (or it is malformed)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return meta if isinstance(meta, dict) else {}
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so that readers see either the old or the new content, never half."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from ..errors import CourseError
+from ..files import atomic_write_text
 from ..i18n import tr
 from .grade import SubmissionGrade
-from .notebooks import atomic_write_text
 from .untrusted import clean_text
 
 
